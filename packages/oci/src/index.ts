@@ -1,0 +1,16 @@
+export { type Digest, parseDigest, isDigest, sha256Digest, digestHex } from './digest.js';
+export { OciError, type OciErrorCode } from './oci-error.js';
+export { MediaType, REF_NAME_ANNOTATION } from './media-types.js';
+export type {
+  Descriptor,
+  Platform,
+  Manifest,
+  Index,
+  ContainerConfig,
+  HistoryEntry,
+  ImageConfig,
+} from './documents.js';
+export type { FileType, FileHeader, FsChange } from './fs-change.js';
+export { hostPlatform } from './platform.js';
+export { canonicalJson } from './canonical-json.js';
+export { type ImageName, parseImageName, formatImageName } from './image-reference.js';
