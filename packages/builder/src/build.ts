@@ -1,0 +1,150 @@
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
+import { LayerStore, type Image } from '@kiln/layer-store';
+import { parseDockerfile, type Dockerfile } from '@kiln/parser';
+import { Snapshotter } from '@kiln/runner-native';
+import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
+import { BuilderError } from './builder-error.js';
+import type { OutputSpec } from './outputs/output-spec.js';
+import { plan, type BuildGraph } from './plan/plan.js';
+import { silentReporter, type Reporter } from './progress/reporter.js';
+import { runStages } from './schedule/run-stages.js';
+import type { StageState } from './state/stage-state.js';
+import { executeInstruction, isVisibleStep } from './steps/execute-instruction.js';
+import type { StepContext } from './steps/step-context.js';
+
+export interface BuildOptions {
+  /** The store root (an OCI image layout plus kiln's records). */
+  readonly root: string;
+  readonly contextDir: string;
+  /** Path of the Dockerfile; defaults to `<contextDir>/Dockerfile`. */
+  readonly dockerfile?: string;
+  readonly tags?: readonly string[];
+  readonly buildArgs?: ReadonlyMap<string, string>;
+  readonly target?: string;
+  readonly noCache?: boolean;
+  readonly outputs?: readonly OutputSpec[];
+  readonly jobs?: number;
+  readonly network?: 'host' | 'none';
+  readonly sourceDateEpoch?: number;
+}
+
+export interface BuildResult {
+  readonly manifestDigest: Digest;
+  readonly image: Image;
+  /** The names tagged in the local store, normalised (`name:tag`). */
+  readonly tags: readonly string[];
+}
+
+/**
+ * Builds the Dockerfile into the local store. Tags are written only after every stage and the
+ * image are complete, so a failed or cancelled build never moves a tag.
+ */
+export async function build(
+  options: BuildOptions,
+  io: { readonly reporter?: Reporter; readonly signal?: AbortSignal } = {},
+): Promise<BuildResult> {
+  const reporter = io.reporter ?? silentReporter;
+  const signal = io.signal ?? new AbortController().signal;
+  const contextDir = resolve(options.contextDir);
+  const dockerfilePath = resolve(options.dockerfile ?? join(contextDir, 'Dockerfile'));
+  const tags = (options.tags ?? []).map((t) => formatImageName(parseImageName(t)));
+  const text = await readFile(dockerfilePath, 'utf8').catch((cause: unknown) => {
+    throw new BuilderError('INVALID_INSTRUCTION', `cannot read Dockerfile ${dockerfilePath}`, { cause });
+  });
+  const df = parseDockerfile(text, { file: basename(dockerfilePath) });
+  const buildArgs = options.buildArgs ?? new Map<string, string>();
+  const graph = plan(df, { buildArgs, target: options.target });
+  const store = await LayerStore.open(options.root);
+  const epoch = options.sourceDateEpoch;
+  const ctx: StepContext = {
+    store,
+    snapshotter: new Snapshotter(join(options.root, 'kiln', 'snapshots')),
+    reporter,
+    signal,
+    contextDir,
+    file: df.file,
+    escape: df.escape,
+    buildArgs,
+    globalArgs: graph.globalArgs,
+    noCache: options.noCache ?? false,
+    created: new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString(),
+    sourceDateEpoch: epoch,
+    defaultNetwork: options.network ?? 'host',
+  };
+  let nextId = 1;
+  const results = await runStages<StageState>(
+    graph.order,
+    (i) => dependencies(graph, i),
+    (i, deps) => buildStage(graph, df, i, deps, ctx, () => nextId++),
+    { jobs: options.jobs ?? 1, signal },
+  );
+  const final = results.get(graph.target);
+  if (!final) throw new Error('internal: target stage has no result');
+  const image = await store.writeImage({ ...final.config, created: ctx.created }, final.layers);
+  for (const tag of tags) await store.tag(tag, image.manifestDescriptor);
+  for (const out of options.outputs ?? []) {
+    const refName = out.name ?? (tags[0] ? parseImageName(tags[0]).tag : 'latest');
+    await store.exportOciLayout(image, refName, resolve(out.dest), { tar: out.tar });
+  }
+  return { manifestDigest: image.manifestDescriptor.digest, image, tags };
+}
+
+function dependencies(graph: BuildGraph, index: number): number[] {
+  const base = graph.stages[index]?.base;
+  return base?.kind === 'stage' ? [base.index] : [];
+}
+
+async function buildStage(
+  graph: BuildGraph,
+  df: Dockerfile,
+  index: number,
+  deps: ReadonlyMap<number, StageState>,
+  ctx: StepContext,
+  newId: () => number,
+): Promise<StageState> {
+  const stage = graph.stages[index];
+  if (!stage) throw new Error(`internal: no stage ${index}`);
+  const visible = 1 + stage.instructions.filter(isVisibleStep).length;
+  const label = (n: number): string => `[${stage.name ? `${stage.name} ` : ''}${n}/${visible}]`;
+  let n = 1;
+  const fromId = newId();
+  const started = Date.now();
+  ctx.reporter.event({ type: 'step-start', id: fromId, name: `${label(n)} ${firstLine(stage.from.source)}` });
+  let state: StageState;
+  if (stage.base.kind === 'scratch') state = scratchState();
+  else if (stage.base.kind === 'stage') {
+    const parent = deps.get(stage.base.index);
+    if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
+    state = { ...parent, args: new Map(), cmdSet: false };
+  } else {
+    const location = { file: df.file, ...stage.from.range.start };
+    state = imageState(await resolveLocalImage(ctx.store, stage.base.ref, location));
+  }
+  ctx.reporter.event({ type: 'step-done', id: fromId, seconds: (Date.now() - started) / 1000 });
+  for (const ins of stage.instructions) {
+    if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
+    if (!isVisibleStep(ins)) {
+      state = await executeInstruction(state, ins, ctx, 0);
+      continue;
+    }
+    n++;
+    const id = newId();
+    const t0 = Date.now();
+    ctx.reporter.event({ type: 'step-start', id, name: `${label(n)} ${firstLine(ins.source)}` });
+    try {
+      state = await executeInstruction(state, ins, ctx, id);
+    } catch (err) {
+      ctx.reporter.event({ type: 'step-error', id, message: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - t0) / 1000 });
+  }
+  return state;
+}
+
+function firstLine(source: string): string {
+  const lines = source.split('\n');
+  return lines.length > 1 ? `${lines[0]} ...` : source;
+}

@@ -1,0 +1,36 @@
+import { isDigest, type HistoryEntry } from '@kiln/oci';
+import type { Layer } from '@kiln/layer-store';
+import type { StepContext } from '../steps/step-context.js';
+
+/** What a cached filesystem step produced: its layer (none when the step changed nothing) and history. */
+export interface CachedStep {
+  readonly layer?: Layer;
+  readonly history: HistoryEntry;
+}
+
+/**
+ * Looks a step up in the local cache. A record whose layer blob is gone (pruned, or never
+ * finished) is a miss, so a cache hit never yields an image with a missing blob.
+ */
+export async function lookupStep(ctx: StepContext, key: string): Promise<CachedStep | undefined> {
+  if (ctx.noCache) return undefined;
+  const record = await ctx.store.getCacheRecord(key);
+  if (!isCachedStep(record)) return undefined;
+  if (record.layer && (await ctx.store.statBlob(record.layer.descriptor.digest)) !== record.layer.descriptor.size) {
+    return undefined;
+  }
+  return record;
+}
+
+/** Records a step's result once its layer is in the store (the store writes records atomically). */
+export async function recordStep(ctx: StepContext, key: string, step: CachedStep): Promise<void> {
+  await ctx.store.putCacheRecord(key, step);
+}
+
+function isCachedStep(v: unknown): v is CachedStep {
+  if (typeof v !== 'object' || v === null) return false;
+  const r = v as { layer?: { descriptor?: { digest?: unknown; size?: unknown }; diffId?: unknown }; history?: unknown };
+  if (typeof r.history !== 'object' || r.history === null) return false;
+  if (r.layer === undefined) return true;
+  return isDigest(r.layer.diffId) && isDigest(r.layer.descriptor?.digest) && typeof r.layer.descriptor?.size === 'number';
+}

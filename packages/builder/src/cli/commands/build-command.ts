@@ -1,0 +1,59 @@
+import { join, resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { build } from '../../build.js';
+import { BuilderError } from '../../builder-error.js';
+import { parseOutputSpec } from '../../outputs/output-spec.js';
+import { silentReporter } from '../../progress/reporter.js';
+import { plainProgress } from '../plain-progress.js';
+import type { CliIo } from '../cli-io.js';
+
+export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
+  return cli.command(
+    'build <context>',
+    'build an image from a Dockerfile',
+    (y) =>
+      y
+        .positional('context', { type: 'string', demandOption: true, describe: 'build context directory' })
+        .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile (default: CONTEXT/Dockerfile)' })
+        .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'name[:tag]' })
+        .option('build-arg', { type: 'string', array: true, default: [] as string[], describe: 'K=V' })
+        .option('no-cache', { type: 'boolean', default: false })
+        .option('progress', { choices: ['auto', 'plain'] as const, default: 'auto' as const })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the image digest' })
+        .option('output', { alias: 'o', type: 'string', array: true, default: [] as string[], describe: 'type=oci,dest=PATH[,tar=false]' })
+        .option('target', { type: 'string', describe: 'stage to build' })
+        .option('network', { choices: ['host', 'none'] as const, default: 'host' as const, describe: 'network of RUN steps' }),
+    async (argv) => {
+      const contextDir = resolve(argv.context);
+      const dockerfile = resolve(argv.file ?? join(contextDir, 'Dockerfile'));
+      io.dockerfileForErrors = dockerfile;
+      const buildArgs = new Map<string, string>();
+      for (const kv of argv['build-arg']) {
+        const eq = kv.indexOf('=');
+        if (eq > 0) buildArgs.set(kv.slice(0, eq), kv.slice(eq + 1));
+        else if (process.env[kv] !== undefined) buildArgs.set(kv, process.env[kv] as string);
+        else if (eq === 0) throw new BuilderError('INVALID_BUILD_ARG', `invalid --build-arg "${kv}"`);
+      }
+      const epoch = process.env.SOURCE_DATE_EPOCH;
+      const result = await build(
+        {
+          root: argv.root,
+          contextDir,
+          dockerfile,
+          tags: argv.tag,
+          buildArgs,
+          noCache: argv['no-cache'],
+          outputs: argv.output.map(parseOutputSpec),
+          target: argv.target,
+          network: argv.network,
+          sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
+        },
+        { reporter: argv.quiet ? silentReporter : plainProgress(io.stderr), signal: io.signal },
+      );
+      if (!argv.quiet) {
+        for (const t of result.tags) io.stderr(`naming to ${t} done\n`);
+      }
+      io.stdout(`${result.manifestDigest}\n`);
+    },
+  );
+}

@@ -1,0 +1,53 @@
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { buildCommand } from './commands/build-command.js';
+import { imagesCommand } from './commands/images-command.js';
+import { importCommand } from './commands/import-command.js';
+import { inspectCommand } from './commands/inspect-command.js';
+import type { CliIo } from './cli-io.js';
+import { renderError } from './render-error.js';
+import { storeRoot } from './store-root.js';
+
+/** The only place that reads argv, writes to the terminal and chooses exit codes. */
+async function main(): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (++interrupts > 1) process.exit(130);
+      controller.abort(new Error(`interrupted by ${sig}`));
+    });
+  }
+  const io: CliIo = {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    signal: controller.signal,
+  };
+  let cli = yargs(hideBin(process.argv))
+    .scriptName('kiln')
+    .option('root', { type: 'string', describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)' })
+    .middleware((argv) => {
+      argv.root = storeRoot(argv.root, process.env, process.getuid?.() ?? 0);
+    }) as unknown as Argv<{ root: string }>;
+  cli = buildCommand(cli, io);
+  cli = importCommand(cli, io);
+  cli = imagesCommand(cli, io);
+  cli = inspectCommand(cli, io);
+  try {
+    await cli.demandCommand(1).strict().version(false).help().fail((msg: string | undefined, err: Error | undefined) => {
+      throw err ?? new UsageError(msg ?? 'invalid usage');
+    }).parseAsync();
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(renderError(err, io.dockerfileForErrors));
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+process.exitCode = await main();

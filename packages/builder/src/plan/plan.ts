@@ -1,0 +1,95 @@
+import { expandWord, ExpansionError, type Dockerfile, type From, type Instruction } from '@kiln/parser';
+import { BuilderError } from '../builder-error.js';
+
+/** One stage: where it starts (an image, another stage, or scratch) and what it does. */
+export interface StagePlan {
+  readonly index: number;
+  readonly name?: string;
+  readonly from: From;
+  readonly base: { readonly kind: 'scratch' } | { readonly kind: 'image'; readonly ref: string } | { readonly kind: 'stage'; readonly index: number };
+  readonly instructions: readonly Instruction[];
+}
+
+/** The build as data: stages, the target, and the stages it needs in dependency order. */
+export interface BuildGraph {
+  readonly stages: readonly StagePlan[];
+  readonly target: number;
+  readonly order: readonly number[];
+  /** ARGs declared before the first FROM, with their values (build-arg, else default). */
+  readonly globalArgs: ReadonlyMap<string, string | undefined>;
+}
+
+export interface PlanOptions {
+  readonly buildArgs: ReadonlyMap<string, string>;
+  readonly target?: string;
+}
+
+/** Pure: splits the Dockerfile into stages, resolves FROM references, prunes to the target. */
+export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
+  const globalArgs = new Map<string, string | undefined>();
+  const stages: StagePlan[] = [];
+  const names = new Map<string, number>();
+  let current: { from: From; instructions: Instruction[] } | undefined;
+  const close = (): void => {
+    if (!current) return;
+    const index = stages.length;
+    const base = resolveBase(current.from, names, globalArgs, df);
+    stages.push({ index, name: current.from.stageName, from: current.from, base, instructions: current.instructions });
+    if (current.from.stageName) names.set(current.from.stageName, index);
+  };
+  for (const ins of df.instructions) {
+    if (ins.kind === 'from') {
+      close();
+      current = { from: ins, instructions: [] };
+    } else if (current) {
+      current.instructions.push(ins);
+    } else if (ins.kind === 'arg') {
+      for (const a of ins.args) {
+        const dflt = a.defaultValue === undefined ? undefined : expand(a.defaultValue, globalArgs, df, ins);
+        globalArgs.set(a.name, options.buildArgs.get(a.name) ?? dflt);
+      }
+    }
+  }
+  close();
+  const target = options.target === undefined ? stages.length - 1 : names.get(options.target.toLowerCase());
+  if (target === undefined || target < 0) {
+    throw new BuilderError('UNKNOWN_STAGE', `target stage "${options.target ?? ''}" could not be found`);
+  }
+  return { stages, target, order: dependencyOrder(stages, target), globalArgs };
+}
+
+function resolveBase(from: From, names: ReadonlyMap<string, number>, globalArgs: ReadonlyMap<string, string | undefined>, df: Dockerfile): StagePlan['base'] {
+  const ref = expand(from.image, globalArgs, df, from);
+  if (ref === '') {
+    throw new BuilderError('INVALID_INSTRUCTION', `base name (${from.image}) should not be blank`, {
+      location: { file: df.file, ...from.range.start },
+    });
+  }
+  if (ref === 'scratch') return { kind: 'scratch' };
+  const stage = names.get(ref.toLowerCase());
+  return stage === undefined ? { kind: 'image', ref } : { kind: 'stage', index: stage };
+}
+
+function expand(word: string, vars: ReadonlyMap<string, string | undefined>, df: Dockerfile, ins: Instruction): string {
+  const defined = new Map([...vars].filter((e): e is [string, string] => e[1] !== undefined));
+  try {
+    return expandWord(word, defined, df.escape);
+  } catch (err) {
+    if (!(err instanceof ExpansionError)) throw err;
+    throw new BuilderError('INVALID_INSTRUCTION', err.message, { location: { file: df.file, ...ins.range.start } });
+  }
+}
+
+/** The stages the target needs, each after the stages it depends on. */
+function dependencyOrder(stages: readonly StagePlan[], target: number): number[] {
+  const order: number[] = [];
+  const visit = (i: number): void => {
+    if (order.includes(i)) return;
+    const s = stages[i];
+    if (!s) return;
+    if (s.base.kind === 'stage') visit(s.base.index);
+    order.push(i);
+  };
+  visit(target);
+  return order;
+}

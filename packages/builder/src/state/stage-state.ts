@@ -1,0 +1,52 @@
+import type { HistoryEntry, ImageConfig } from '@kiln/oci';
+import type { Layer } from '@kiln/layer-store';
+
+/**
+ * Everything one stage has built so far. Immutable: each step returns a new state.
+ * `key` is the cache-key chain: it changes whenever anything that can change the result does.
+ */
+export interface StageState {
+  readonly config: ImageConfig;
+  readonly layers: readonly Layer[];
+  readonly key: string;
+  /** ARGs declared in this stage (with their values), visible to expansion and to RUN's env. */
+  readonly args: ReadonlyMap<string, string>;
+  /** Whether CMD was set in this stage (an ENTRYPOINT clears only an inherited CMD). */
+  readonly cmdSet: boolean;
+}
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_SHELL: readonly string[] = ['/bin/sh', '-c'];
+
+/** The image's Env as an ordered map (later entries win, as in Docker). */
+export function envMap(config: ImageConfig): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const kv of config.config.Env ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) env.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return env;
+}
+
+/** Variables visible to word expansion in a stage: its ARGs, overridden by its ENV. */
+export function expansionVars(state: StageState): Map<string, string> {
+  return new Map([...state.args, ...envMap(state.config)]);
+}
+
+/** Returns a new state with the config patched and a history entry appended. */
+export function withConfig(
+  state: StageState,
+  patch: Partial<ImageConfig['config']>,
+  history: HistoryEntry,
+  key: string,
+): StageState {
+  return {
+    ...state,
+    key,
+    config: {
+      ...state.config,
+      config: { ...state.config.config, ...patch },
+      history: [...state.config.history, history],
+    },
+  };
+}

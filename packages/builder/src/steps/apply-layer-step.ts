@@ -1,0 +1,68 @@
+import type { FsChange } from '@kiln/oci';
+import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
+import type { StageState } from '../state/stage-state.js';
+import type { StepContext } from './step-context.js';
+
+/**
+ * The common frame of steps that add a layer (RUN, COPY): reuse a cached result for `key`, or
+ * compute the changes, write them as a layer (none if there are no changes), record the cache
+ * entry, and return the stage with the layer and a history entry appended.
+ */
+export async function applyLayerStep(
+  state: StageState,
+  ctx: StepContext,
+  step: {
+    readonly id: number;
+    readonly key: string;
+    readonly createdBy: string;
+    /** Produces the changes and hands them to `write` while its resources (a snapshot) are alive. */
+    readonly produce: (write: (changes: AsyncIterable<FsChange>) => Promise<void>) => Promise<void>;
+  },
+): Promise<StageState> {
+  const cached = await lookupStep(ctx, step.key);
+  if (cached) {
+    ctx.reporter.event({ type: 'step-cached', id: step.id });
+    return appendStep(state, step.key, cached);
+  }
+  let result: CachedStep | undefined;
+  await step.produce(async (changes) => {
+    const nonEmpty = await peek(changes);
+    const history = { created: ctx.created, created_by: step.createdBy, comment: 'buildkit.dockerfile.v0' };
+    if (!nonEmpty) {
+      result = { history: { ...history, empty_layer: true } };
+      return;
+    }
+    const layer = await ctx.store.writeLayer(nonEmpty, { sourceDateEpoch: ctx.sourceDateEpoch });
+    result = { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history };
+  });
+  if (!result) throw new Error('internal: layer step produced no result');
+  await recordStep(ctx, step.key, result);
+  return appendStep(state, step.key, result);
+}
+
+function appendStep(state: StageState, key: string, step: CachedStep): StageState {
+  const layers = step.layer ? [...state.layers, step.layer] : state.layers;
+  return {
+    ...state,
+    key,
+    layers,
+    config: {
+      ...state.config,
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+      history: [...state.config.history, step.history],
+    },
+  };
+}
+
+/** Undefined when the iterable is empty; otherwise an iterable that yields every item, the first included. */
+async function peek<T>(items: AsyncIterable<T>): Promise<AsyncIterable<T> | undefined> {
+  const it = items[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return undefined;
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield first.value;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { posix } from 'node:path';
+import type { ContainerConfig, HistoryEntry } from '@kiln/oci';
+import type { Instruction } from '@kiln/parser';
+import { BuilderError } from '../builder-error.js';
+import { cacheKey } from '../cache/cache-key.js';
+import { DEFAULT_SHELL, envMap, expansionVars, type StageState } from '../state/stage-state.js';
+import { expandInStage, locationOf } from './expand-in-stage.js';
+import { commandArgs } from './format-command.js';
+import type { StepContext } from './step-context.js';
+
+/** Instructions that change only the image config; applyMetadata handles exactly these. */
+export type MetadataInstruction = Extract<
+  Instruction,
+  { kind: 'env' | 'label' | 'arg' | 'workdir' | 'user' | 'stopsignal' | 'maintainer' | 'cmd' | 'entrypoint' | 'shell' | 'expose' | 'volume' }
+>;
+
+export function isMetadataInstruction(ins: Instruction): ins is MetadataInstruction {
+  return !['from', 'run', 'copy', 'add', 'healthcheck', 'onbuild'].includes(ins.kind);
+}
+
+type Ctx = Pick<StepContext, 'file' | 'escape' | 'buildArgs' | 'globalArgs' | 'created'>;
+
+/**
+ * Applies a metadata instruction to a stage: pure, returns the new state with a history entry
+ * (`empty_layer: true`) and the next cache key.
+ */
+export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: Ctx): StageState {
+  const vars = expansionVars(state);
+  const at = { ins, file: ctx.file, escape: ctx.escape };
+  const expand = (w: string): string => expandInStage(w, vars, at);
+  const c = state.config.config;
+  const shell = c.Shell ?? DEFAULT_SHELL;
+  const history = (createdBy: string): HistoryEntry => ({
+    created: ctx.created,
+    created_by: createdBy,
+    comment: 'buildkit.dockerfile.v0',
+    empty_layer: true,
+  });
+  const next = (patch: Partial<ContainerConfig>, createdBy: string, extra: Partial<StageState> = {}): StageState => ({
+    ...state,
+    ...extra,
+    key: cacheKey(state.key, { step: createdBy, patch }),
+    config: {
+      ...state.config,
+      config: { ...c, ...patch },
+      history: [...state.config.history, history(createdBy)],
+    },
+  });
+
+  switch (ins.kind) {
+    case 'env': {
+      const env = envMap(state.config);
+      // Every value is expanded with the variables as they were before this instruction.
+      const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as const);
+      for (const [k, v] of pairs) env.set(k, v);
+      const list = [...env].map(([k, v]) => `${k}=${v}`);
+      return next({ Env: list }, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    }
+    case 'label': {
+      const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as const);
+      return next({ Labels: { ...c.Labels, ...Object.fromEntries(pairs) } }, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    }
+    case 'arg': {
+      const args = new Map(state.args);
+      for (const a of ins.args) {
+        const value =
+          ctx.buildArgs.get(a.name) ??
+          (a.defaultValue !== undefined ? expand(a.defaultValue) : undefined) ??
+          ctx.globalArgs.get(a.name);
+        if (value !== undefined) args.set(a.name, value);
+      }
+      const shown = ins.args.map((a) => (args.has(a.name) ? `${a.name}=${args.get(a.name)}` : a.name)).join(' ');
+      return { ...state, args, key: cacheKey(state.key, { step: `ARG ${shown}` }) };
+    }
+    case 'workdir': {
+      const dir = posix.resolve(c.WorkingDir || '/', expand(ins.value));
+      return next({ WorkingDir: dir }, `WORKDIR ${dir}`);
+    }
+    case 'user': {
+      const user = expand(ins.value);
+      return next({ User: user }, `USER ${user}`);
+    }
+    case 'stopsignal': {
+      const sig = expand(ins.value);
+      return next({ StopSignal: sig }, `STOPSIGNAL ${sig}`);
+    }
+    case 'maintainer': {
+      const s = next({}, `MAINTAINER ${ins.value}`);
+      return { ...s, config: { ...s.config, author: ins.value } };
+    }
+    case 'cmd': {
+      const cmd = commandArgs(ins.command, shell);
+      return next({ Cmd: cmd }, `CMD ${JSON.stringify(cmd)}`, { cmdSet: true });
+    }
+    case 'entrypoint': {
+      const ep = commandArgs(ins.command, shell);
+      const patch: Partial<ContainerConfig> = state.cmdSet ? { Entrypoint: ep } : { Entrypoint: ep, Cmd: null };
+      return next(patch, `ENTRYPOINT ${JSON.stringify(ep)}`);
+    }
+    case 'shell':
+      return next({ Shell: [...ins.args] }, `SHELL ${JSON.stringify(ins.args)}`);
+    case 'expose': {
+      const ports = ins.values.map(expand).map((p) => (p.includes('/') ? p.toLowerCase() : `${p}/tcp`));
+      for (const p of ports) {
+        if (!/^\d+(-\d+)?\/(tcp|udp|sctp)$/.test(p)) {
+          throw new BuilderError('INVALID_INSTRUCTION', `invalid port "${p}" in EXPOSE`, { location: locationOf(ins, ctx.file) });
+        }
+      }
+      const exposed = { ...c.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) };
+      return next({ ExposedPorts: exposed }, `EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
+    }
+    case 'volume': {
+      const vols = ins.values.map(expand);
+      return next({ Volumes: { ...c.Volumes, ...Object.fromEntries(vols.map((v) => [v, {}])) } }, `VOLUME ${JSON.stringify(vols)}`);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+import type { Run } from '@kiln/parser';
+import { runStep } from '@kiln/runner-native';
+import { BuilderError } from '../builder-error.js';
+import { cacheKey } from '../cache/cache-key.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, envMap, type StageState } from '../state/stage-state.js';
+import { applyLayerStep } from './apply-layer-step.js';
+import { locationOf } from './expand-in-stage.js';
+import { commandArgs } from './format-command.js';
+import { prepareLayers } from './prepare-layers.js';
+import type { StepContext } from './step-context.js';
+
+const OUTPUT_TAIL_BYTES = 8192;
+
+/** RUN: the command in a fresh sandbox on an overlay of the stage's layers; its changes become a layer. */
+export async function runInstruction(state: StageState, ins: Run, ctx: StepContext, id: number): Promise<StageState> {
+  const c = state.config.config;
+  const args = commandArgs(ins.command, c.Shell ?? DEFAULT_SHELL);
+  // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name.
+  const env = new Map([...state.args, ...envMap(state.config)]);
+  if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
+  const envList = [...env].map(([k, v]) => `${k}=${v}`);
+  const network = ins.network === undefined || ins.network === 'default' ? ctx.defaultNetwork : ins.network;
+  if (network !== 'host' && network !== 'none') {
+    throw new BuilderError('UNSUPPORTED', `RUN --network=${network} is not supported (use host or none)`, {
+      location: locationOf(ins, ctx.file),
+    });
+  }
+  const cwd = c.WorkingDir || '/';
+  const user = c.User || undefined;
+  const key = cacheKey(state.key, { step: 'RUN', args, env: [...envList].sort(), cwd, user, network });
+  const createdBy = `RUN ${args.join(' ')} # buildkit`;
+
+  return applyLayerStep(state, ctx, {
+    id,
+    key,
+    createdBy,
+    produce: async (write) => {
+      const lowers = await prepareLayers(state, ctx);
+      const snapshot = await ctx.snapshotter.prepare(lowers);
+      try {
+        const tail = new OutputTail(OUTPUT_TAIL_BYTES);
+        const sink = (stream: 'stdout' | 'stderr'): Writable =>
+          new Writable({
+            write(chunk: Buffer, _enc, done) {
+              tail.push(chunk);
+              ctx.reporter.event({ type: 'step-log', id, stream, text: chunk.toString('utf8') });
+              done();
+            },
+          });
+        const result = await runStep(
+          { snapshot, args, env: envList, cwd, user, network, hostname: 'kiln' },
+          { stdout: sink('stdout'), stderr: sink('stderr') },
+          ctx.signal,
+        );
+        if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
+        if (result.exitCode !== 0) {
+          const how = result.signal ? `signal: ${result.signal}` : `exit code: ${result.exitCode}`;
+          throw new BuilderError(
+            'RUN_FAILED',
+            `process "${args.join(' ')}" did not complete successfully: ${how}`,
+            { location: locationOf(ins, ctx.file), detail: tail.text() },
+          );
+        }
+        await write(snapshot.changes());
+      } finally {
+        await snapshot.release();
+      }
+    },
+  });
+}
+
+/** Keeps the last bytes of a step's output for the error message. */
+class OutputTail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly max: number) {}
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) {
+      this.size -= this.chunks.shift()?.length ?? 0;
+    }
+  }
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+  }
+}

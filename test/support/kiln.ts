@@ -1,0 +1,43 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+const kilnBin = join(repoRoot, 'node_modules', '.bin', 'kiln');
+
+export interface Result {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real `kiln` binary (built by `pnpm build`) against a store root. */
+export function kiln(root: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Result {
+  const r = spawnSync(kilnBin, ['--root', root, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a tool and fails the test with its output if it exits non-zero. */
+export function run(cmd: string, args: readonly string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+export function tempDir(prefix: string): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A fresh store with busybox:latest imported from Debian's busybox-static. */
+export function storeWithBusybox(root: string): void {
+  const rootfs = join(root, '..', `busybox-rootfs-${process.pid}`);
+  run('bash', [join(repoRoot, 'scripts', 'make-busybox-rootfs.sh'), rootfs]);
+  try {
+    const r = kiln(root, ['import', rootfs, 'busybox:latest']);
+    if (r.status !== 0) throw new Error(`kiln import failed: ${r.stderr}`);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+}
