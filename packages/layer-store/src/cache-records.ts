@@ -1,0 +1,40 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson } from '@kiln/oci';
+import { LayerStoreError } from './layer-store-error.js';
+import type { StorePaths } from './store-paths.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+
+const MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+function recordPath(paths: StorePaths, key: string): string {
+  if (!/^[0-9a-f]{64}$/.test(key)) {
+    throw new LayerStoreError('INVALID_CACHE_KEY', `cache key "${key}" is not 64 lowercase hex digits`);
+  }
+  return join(paths.cache, `${key}.json`);
+}
+
+/** The record stored under `key`, or undefined. INVALID_DOCUMENT if the record is not JSON. */
+export async function getCacheRecord(paths: StorePaths, key: string): Promise<unknown> {
+  let text: Buffer;
+  try {
+    text = await readFile(recordPath(paths, key));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (text.length > MAX_RECORD_BYTES)
+    throw new LayerStoreError('DOCUMENT_TOO_LARGE', `cache record ${key} is too large`);
+  try {
+    return JSON.parse(text.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new LayerStoreError('INVALID_DOCUMENT', `cache record ${key} is not valid JSON`, undefined, {
+      cause: err,
+    });
+  }
+}
+
+/** Stores `record` (canonical JSON) under `key` atomically; the last writer wins. */
+export async function putCacheRecord(paths: StorePaths, key: string, record: unknown): Promise<void> {
+  await writeFileAtomic(paths.tmp, recordPath(paths, key), canonicalJson(record));
+}

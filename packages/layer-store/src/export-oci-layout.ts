@@ -1,0 +1,145 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { canonicalJson, digestHex, MediaType, REF_NAME_ANNOTATION, type Descriptor } from '@kiln/oci';
+import { fsyncPath } from './fsync-path.js';
+import type { Image } from './images.js';
+import { openBlob } from './open-blob.js';
+import type { StorePaths } from './store-paths.js';
+import type { TarHeader } from './tar-header.js';
+import { tarPackChunks } from './tar-pack-chunks.js';
+import { tempName } from './temp-name.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+import { writeTarEntry } from './write-tar-entry.js';
+
+export interface ExportOciLayoutOptions {
+  /** Write one uncompressed tar file at `dest` instead of a directory. */
+  readonly tar: boolean;
+}
+
+/**
+ * Writes a standalone OCI image layout holding one image: `oci-layout`, an `index.json` with
+ * one manifest descriptor annotated `org.opencontainers.image.ref.name=refName`, and the
+ * manifest, config and layer blobs (each verified while copied). As a directory, `dest` is
+ * created if needed and its index.json replaced; as a tar, the file is deterministic and
+ * appears at `dest` only when complete (temp file, fsync, rename).
+ */
+export async function exportOciLayout(
+  paths: StorePaths,
+  image: Image,
+  refName: string,
+  dest: string,
+  opts: ExportOciLayoutOptions,
+): Promise<void> {
+  const m = image.manifestDescriptor;
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaType.ImageIndex,
+    manifests: [
+      {
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        annotations: { [REF_NAME_ANNOTATION]: refName },
+      },
+    ],
+  };
+  const documents = { index: canonicalJson(index), layout: canonicalJson({ imageLayoutVersion: '1.0.0' }) };
+  const blobs = new Map<string, Descriptor>();
+  for (const d of [m, image.manifest.config, ...image.manifest.layers]) blobs.set(digestHex(d.digest), d);
+  const sorted = [...blobs.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => d);
+  if (opts.tar) await exportTar(paths, sorted, documents, dest);
+  else await exportDirectory(paths, sorted, documents, dest);
+}
+
+interface LayoutDocuments {
+  readonly index: string;
+  readonly layout: string;
+}
+
+async function exportDirectory(
+  paths: StorePaths,
+  blobs: readonly Descriptor[],
+  documents: LayoutDocuments,
+  dest: string,
+): Promise<void> {
+  const blobDir = join(dest, 'blobs', 'sha256');
+  await mkdir(blobDir, { recursive: true });
+  for (const d of blobs) {
+    const target = join(blobDir, digestHex(d.digest));
+    if ((await stat(target).catch(() => undefined))?.size === d.size) continue;
+    const tmp = join(blobDir, tempName());
+    try {
+      await pipeline(await openBlob(paths, d.digest, d.size), createWriteStream(tmp, { flags: 'wx' }));
+      await fsyncPath(tmp);
+      await rename(tmp, target);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+  await fsyncPath(blobDir);
+  await writeFileAtomic(dest, join(dest, 'oci-layout'), documents.layout);
+  await writeFileAtomic(dest, join(dest, 'index.json'), documents.index);
+}
+
+async function exportTar(
+  paths: StorePaths,
+  blobs: readonly Descriptor[],
+  documents: LayoutDocuments,
+  dest: string,
+): Promise<void> {
+  const tmp = join(dirname(dest), `.${basename(dest)}.${tempName()}`);
+  const pack = tar.pack();
+  try {
+    const writing = pipeline(tarPackChunks(pack), createWriteStream(tmp, { flags: 'wx' }));
+    const producing = (async () => {
+      await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
+      await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
+      for (const d of blobs) {
+        const source = await openBlob(paths, d.digest, d.size);
+        await writeTarEntry(
+          pack,
+          layoutHeader(`blobs/sha256/${digestHex(d.digest)}`, d.size, 'file'),
+          source,
+        );
+      }
+      for (const [name, text] of [
+        ['index.json', documents.index],
+        ['oci-layout', documents.layout],
+      ] as const) {
+        const bytes = Buffer.from(text, 'utf8');
+        await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
+      }
+      pack.finalize();
+    })();
+    producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+    const [produced, written] = await Promise.allSettled([producing, writing]);
+    if (produced.status === 'rejected') throw produced.reason;
+    if (written.status === 'rejected') throw written.reason;
+    await fsyncPath(tmp);
+    await rename(tmp, dest);
+    await fsyncPath(dirname(dest));
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+function layoutHeader(name: string, size: number, type: 'file' | 'directory'): TarHeader {
+  return {
+    name,
+    size,
+    type,
+    mode: type === 'directory' ? 0o40755 : 0o100644,
+    uid: 0,
+    gid: 0,
+    uname: '',
+    gname: '',
+    mtime: new Date(0),
+    linkname: '',
+    devmajor: 0,
+    devminor: 0,
+  };
+}

@@ -1,0 +1,82 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import type { FileType, FsChange } from '@kiln/oci';
+import { LayerStoreError } from './layer-store-error.js';
+import { normaliseLayerPath } from './layer-path.js';
+
+const TYPES: Partial<Record<tar.Header['type'], FileType>> = {
+  file: 'file',
+  'contiguous-file': 'file',
+  directory: 'directory',
+  symlink: 'symlink',
+  link: 'link',
+  'character-device': 'char-device',
+  'block-device': 'block-device',
+  fifo: 'fifo',
+};
+
+/**
+ * Re-reads a tar (or, if `gzip`, tar.gz) file as a changeset. Paths are normalised ("./a/" →
+ * "a"); absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH. File
+ * contents are spilled to numbered files in `scratchDir` (which the caller creates and removes),
+ * because the changeset's consumer opens them after the whole archive has been read.
+ */
+export async function* layerChangesFromTar(
+  tarPath: string,
+  gzip: boolean,
+  scratchDir: string,
+): AsyncGenerator<FsChange> {
+  const extract = tar.extract();
+  const source = createReadStream(tarPath);
+  const feeding = (gzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract)).catch(
+    (err: unknown) => err,
+  );
+  let n = 0;
+  for await (const entry of extract) {
+    const h = entry.header;
+    const type = TYPES[h.type];
+    if (type === undefined) {
+      entry.destroy();
+      throw new LayerStoreError('UNSUPPORTED_ENTRY', `tar entry "${h.name}" has unsupported type ${h.type}`);
+    }
+    const path = normaliseLayerPath(h.name, `tar entry "${h.name}"`);
+    const xattrs = paxXattrs(h.pax);
+    const header = {
+      path,
+      type,
+      mode: h.mode & 0o7777,
+      uid: h.uid,
+      gid: h.gid,
+      size: type === 'file' ? h.size : 0,
+      mtime: h.mtime,
+      ...(type === 'symlink' ? { linkname: h.linkname } : {}),
+      ...(type === 'link' ? { linkname: normaliseLayerPath(h.linkname, `hardlink "${h.name}"`) } : {}),
+      ...(type === 'char-device' || type === 'block-device'
+        ? { devmajor: h.devmajor, devminor: h.devminor }
+        : {}),
+      ...(xattrs ? { xattrs } : {}),
+    };
+    if (type === 'file') {
+      const spill = join(scratchDir, String(n++));
+      await pipeline(entry, createWriteStream(spill, { flags: 'wx' }));
+      yield { kind: 'upsert', header, open: () => createReadStream(spill) };
+    } else {
+      entry.resume();
+      yield { kind: 'upsert', header };
+    }
+  }
+  const failure = await feeding;
+  if (failure !== undefined) throw failure;
+}
+
+function paxXattrs(pax: unknown): Record<string, string> | undefined {
+  if (typeof pax !== 'object' || pax === null) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(pax)) {
+    if (key.startsWith('SCHILY.xattr.') && typeof value === 'string') out[key.slice(13)] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

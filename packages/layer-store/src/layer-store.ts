@@ -1,0 +1,120 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { canonicalJson, type Descriptor, type Digest, type FsChange, type ImageConfig } from '@kiln/oci';
+import { getCacheRecord, putCacheRecord } from './cache-records.js';
+import { exportOciLayout } from './export-oci-layout.js';
+import { importRootfs } from './import-rootfs.js';
+import { emptyIndex } from './index-file.js';
+import { readImage, writeImage, type Image } from './images.js';
+import { LayerStoreError } from './layer-store-error.js';
+import { openBlob, statBlob } from './open-blob.js';
+import { putBlob } from './put-blob.js';
+import { putJson } from './put-json.js';
+import { DEFAULT_MAX_JSON_BYTES, readJson } from './read-json.js';
+import { removeStaleTempFiles } from './remove-stale-temp-files.js';
+import { storePaths, type StorePaths } from './store-paths.js';
+import { listTags, resolveTag, tagManifest, type TagEntry } from './tags.js';
+import { verifyStore, type VerifyReport } from './verify-store.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+import { writeLayer, type Layer, type WriteLayerOptions } from './write-layer.js';
+
+const STORE_VERSION = '1';
+
+/**
+ * kiln's local store: an OCI image layout at `root` (readable as `oci:<root>:<name:tag>`) plus
+ * kiln's records under `root/kiln/`. Several processes may share one store: blobs are written
+ * temp → fsync → rename, index.json is updated under a lock file, and reads verify content.
+ */
+export class LayerStore {
+  private readonly paths: StorePaths;
+
+  private constructor(readonly root: string) {
+    this.paths = storePaths(root);
+  }
+
+  /** Opens (creating if absent) the store at `root`, and removes temp files left by killed processes. */
+  static async open(root: string): Promise<LayerStore> {
+    const store = new LayerStore(resolve(root));
+    const p = store.paths;
+    for (const dir of [p.blobs, p.tmp, p.cache]) await mkdir(dir, { recursive: true });
+    await removeStaleTempFiles(p.tmp);
+    await writeFileAtomic(p.tmp, p.version, STORE_VERSION, { exclusive: true });
+    const version = (await readFile(p.version, 'utf8')).trim();
+    if (version !== STORE_VERSION) {
+      throw new LayerStoreError('UNSUPPORTED_STORE_VERSION', `store ${root} has version ${version}`);
+    }
+    await writeFileAtomic(p.tmp, p.ociLayout, canonicalJson({ imageLayoutVersion: '1.0.0' }), {
+      exclusive: true,
+    });
+    await writeFileAtomic(p.tmp, p.index, canonicalJson(emptyIndex()), { exclusive: true });
+    return store;
+  }
+
+  /** The size of a blob, or undefined if absent. */
+  statBlob(d: Digest): Promise<number | undefined> {
+    return statBlob(this.paths, d);
+  }
+
+  /** A verified read stream; errors before 'end' if the content does not match. See {@link openBlob}. */
+  openBlob(d: Digest, expectedSize?: number): Promise<Readable> {
+    return openBlob(this.paths, d, expectedSize);
+  }
+
+  /** Stores a stream; see {@link putBlob}. */
+  putBlob(content: Readable, expected?: Digest): Promise<{ digest: Digest; size: number }> {
+    return putBlob(this.paths, content, expected);
+  }
+
+  putJson(doc: unknown, mediaType: string): Promise<Descriptor> {
+    return putJson(this.paths, doc, mediaType);
+  }
+
+  readJson(d: Digest, maxBytes = DEFAULT_MAX_JSON_BYTES): Promise<unknown> {
+    return readJson(this.paths, d, maxBytes);
+  }
+
+  writeLayer(changes: AsyncIterable<FsChange>, opts?: WriteLayerOptions): Promise<Layer> {
+    return writeLayer(this.paths, changes, opts);
+  }
+
+  writeImage(config: ImageConfig, layers: readonly Layer[]): Promise<Image> {
+    return writeImage(this.paths, config, layers);
+  }
+
+  readImage(manifestDigest: Digest): Promise<Image> {
+    return readImage(this.paths, manifestDigest);
+  }
+
+  tag(name: string, manifest: Descriptor): Promise<void> {
+    return tagManifest(this.paths, name, manifest);
+  }
+
+  resolveTag(name: string): Promise<Descriptor | undefined> {
+    return resolveTag(this.paths, name);
+  }
+
+  listTags(): Promise<readonly TagEntry[]> {
+    return listTags(this.paths);
+  }
+
+  getCacheRecord(key: string): Promise<unknown | undefined> {
+    return getCacheRecord(this.paths, key);
+  }
+
+  putCacheRecord(key: string, record: unknown): Promise<void> {
+    return putCacheRecord(this.paths, key, record);
+  }
+
+  exportOciLayout(image: Image, refName: string, dest: string, opts: { tar: boolean }): Promise<void> {
+    return exportOciLayout(this.paths, image, refName, dest, opts);
+  }
+
+  importRootfs(source: string): Promise<Layer> {
+    return importRootfs(this.paths, source);
+  }
+
+  verify(): Promise<VerifyReport> {
+    return verifyStore(this.paths);
+  }
+}

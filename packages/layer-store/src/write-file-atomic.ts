@@ -1,0 +1,46 @@
+import { link, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fsyncPath } from './fsync-path.js';
+import { tempName } from './temp-name.js';
+
+export interface WriteFileAtomicOptions {
+  /** Keep an existing `dest` instead of replacing it (created with link(2), so racing writers cannot clobber). */
+  readonly exclusive?: boolean;
+}
+
+/**
+ * Writes small data to `dest` atomically: a temp file in `tmpDir` (same filesystem as `dest`),
+ * fsync, then rename (or link when `exclusive`), then fsync of the parent directory. Readers see
+ * the old file or the whole new one, never a torn write. Returns false if `exclusive` and `dest` existed.
+ */
+export async function writeFileAtomic(
+  tmpDir: string,
+  dest: string,
+  data: string | Buffer,
+  opts: WriteFileAtomicOptions = {},
+): Promise<boolean> {
+  const tmp = join(tmpDir, tempName());
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (opts.exclusive) {
+      try {
+        await link(tmp, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      }
+    } else {
+      await rename(tmp, dest);
+    }
+    await fsyncPath(dirname(dest));
+    return true;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

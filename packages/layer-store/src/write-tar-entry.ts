@@ -1,0 +1,66 @@
+import type { Pack } from 'tar-stream';
+import { LayerStoreError } from './layer-store-error.js';
+import type { ContentSource } from './layer-entry.js';
+import type { TarHeader } from './tar-header.js';
+
+/**
+ * Writes one entry into a tar-stream pack, streaming a regular file's content with backpressure.
+ * The source must yield exactly `header.size` bytes: otherwise rejects with FILE_SIZE_MISMATCH
+ * (before a byte too many reaches the tar) and destroys the pack. The source is read to its end
+ * or destroyed. Resolves once the pack has taken the whole entry.
+ */
+export async function writeTarEntry(pack: Pack, header: TarHeader, source?: ContentSource): Promise<void> {
+  let sink: ReturnType<Pack['entry']> | undefined;
+  // tar-stream mutates the header it is given: hand it a copy.
+  const done = new Promise<void>((resolve, reject) => {
+    sink = pack.entry({ ...header }, (err) => (err ? reject(err) : resolve()));
+  });
+  done.catch(() => undefined);
+  if (sink === undefined) throw new Error('tar-stream did not create an entry');
+  // A failed entry also errors the sink; the failure reaches the caller through `done` or our throw.
+  sink.on('error', () => undefined);
+  if (header.type !== 'file') {
+    if (source && 'destroy' in source) source.destroy();
+    return done;
+  }
+  let written = 0;
+  try {
+    if (source) {
+      for await (const chunk of source as AsyncIterable<Buffer | string>) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        written += buf.length;
+        if (written > header.size) throw sizeMismatch(header, `more than ${header.size}`);
+        if (!sink.write(buf)) await drained(sink);
+      }
+    }
+    if (written !== header.size) throw sizeMismatch(header, String(written));
+  } catch (err) {
+    pack.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+  sink.end(undefined);
+  return done;
+}
+
+function sizeMismatch(header: TarHeader, got: string): LayerStoreError {
+  return new LayerStoreError(
+    'FILE_SIZE_MISMATCH',
+    `file "${header.name}" yielded ${got} bytes, but its header says ${header.size}`,
+    'the file changed while the layer was written',
+  );
+}
+
+function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      sink.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      sink.off('drain', onDrain);
+      reject(new Error('tar stream closed while writing an entry'));
+    };
+    sink.once('drain', onDrain);
+    sink.once('close', onClose);
+  });
+}
