@@ -1,0 +1,162 @@
+import { createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, rm, symlink, lutimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract, type Extract, type Header } from 'tar-stream';
+import { applyAttributes } from './apply-attributes.js';
+import { confinedDir } from './confined-dir.js';
+import { runHelper } from './run-helper.js';
+import { RunnerError } from './runner-error.js';
+import { splitEntryPath } from './split-entry-path.js';
+
+/** One tar entry: its header and a readable of its content. */
+type Entry = Extract extends AsyncIterable<infer E> ? E : never;
+
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT = '.wh.';
+
+/** What Node cannot create itself; the helper makes it in one call after the tar is read. */
+interface Deferred {
+  readonly whiteouts: string[];
+  readonly opaques: string[];
+  readonly nodes: Array<{ spec: string; path: string; header: Header }>;
+  /** Directory mtimes, set last because creating entries inside a directory changes its mtime. */
+  readonly dirTimes: Array<{ path: string; mtime: Date }>;
+}
+
+/**
+ * Extracts an uncompressed layer tar into the (fresh, empty) directory `root`, as overlayfs expects
+ * a lower dir: `.wh.<name>` becomes a whiteout device, `.wh..wh..opq` an opaque directory. Nothing
+ * is ever written outside `root`: absolute names and ".." are refused, every parent is resolved with
+ * lstat and a symlink parent is `UNSAFE_PATH`, hardlink targets must be inside and not directories.
+ * Owner, mode and mtime come from the headers. Reads `tar` to its end, or destroys it on error.
+ */
+export async function extractLayer(tar: Readable, root: string): Promise<void> {
+  const deferred: Deferred = { whiteouts: [], opaques: [], nodes: [], dirTimes: [] };
+  const parser = extract();
+  const feeding = pipeline(tar, parser);
+  feeding.catch(() => undefined); // surfaced through the iterator below
+  try {
+    for await (const entry of parser) await extractEntry(root, entry, deferred);
+    await feeding;
+  } catch (error) {
+    tar.destroy();
+    throw error;
+  }
+  await finish(root, deferred);
+}
+
+async function extractEntry(root: string, entry: Entry, deferred: Deferred): Promise<void> {
+  const header = entry.header;
+  const parts = splitEntryPath(header.name);
+  const name = parts.at(-1);
+  if (name === undefined) {
+    // The root entry ("./") carries the root directory's own attributes.
+    entry.resume();
+    if (header.type === 'directory') {
+      await applyAttributes(root, header, true);
+      deferred.dirTimes.push({ path: root, mtime: header.mtime ?? new Date(0) });
+    }
+    return;
+  }
+  const parentParts = parts.slice(0, -1);
+  const parent = await confinedDir(root, parentParts, true);
+  if (name === OPAQUE) {
+    entry.resume();
+    deferred.opaques.push(parentParts.length > 0 ? parentParts.join('/') : '.');
+    return;
+  }
+  if (name.startsWith(WHITEOUT)) {
+    entry.resume();
+    const hidden = name.slice(WHITEOUT.length);
+    if (hidden === '' || hidden === '.' || hidden === '..') {
+      throw new RunnerError('UNSAFE_PATH', `invalid whiteout "${header.name}"`);
+    }
+    await removeExisting(join(parent, hidden), false);
+    deferred.whiteouts.push([...parentParts, hidden].join('/'));
+    return;
+  }
+  const path = join(parent, name);
+  await removeExisting(path, header.type === 'directory');
+  await writeEntry(root, path, parts.join('/'), entry, deferred);
+}
+
+async function writeEntry(
+  root: string,
+  path: string,
+  rel: string,
+  entry: Entry,
+  deferred: Deferred,
+): Promise<void> {
+  const header = entry.header;
+  switch (header.type) {
+    case 'file':
+    case 'contiguous-file':
+      // O_EXCL: never write through a symlink that could have appeared at this name.
+      await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      await applyAttributes(path, header);
+      return;
+    case 'directory':
+      entry.resume();
+      await mkdir(path, { recursive: false }).catch(ignoreExists);
+      await applyAttributes(path, header, true);
+      deferred.dirTimes.push({ path, mtime: header.mtime ?? new Date(0) });
+      return;
+    case 'symlink':
+      entry.resume();
+      await symlink(header.linkname ?? '', path);
+      await applyAttributes(path, header);
+      return;
+    case 'link': {
+      entry.resume();
+      const targetParts = splitEntryPath(header.linkname ?? '');
+      const targetName = targetParts.at(-1);
+      if (targetName === undefined)
+        throw new RunnerError('UNSAFE_PATH', `hardlink "${rel}" to the layer root`);
+      const target = join(await confinedDir(root, targetParts.slice(0, -1), false), targetName);
+      const st = await lstat(target).catch(() => undefined);
+      if (st === undefined || st.isDirectory()) {
+        throw new RunnerError(
+          'UNSAFE_PATH',
+          `hardlink "${rel}" to missing or directory "${header.linkname ?? ''}"`,
+        );
+      }
+      await link(target, path);
+      return;
+    }
+    case 'character-device':
+    case 'block-device':
+    case 'fifo': {
+      entry.resume();
+      const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
+      const spec = `${kind}:${header.devmajor ?? 0}:${header.devminor ?? 0}:${rel}`;
+      deferred.nodes.push({ spec, path, header });
+      return;
+    }
+    default:
+      // pax/GNU meta entries are consumed by tar-stream; anything else has no filesystem form.
+      entry.resume();
+  }
+}
+
+/** A later entry replaces an earlier one, except that a directory merges into a directory. */
+async function removeExisting(path: string, isDir: boolean): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st === undefined || (isDir && st.isDirectory())) return;
+  await rm(path, { recursive: true, force: true });
+}
+
+function ignoreExists(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+}
+
+async function finish(root: string, deferred: Deferred): Promise<void> {
+  const args = ['whiteouts', '--dir', root];
+  for (const w of deferred.whiteouts) args.push('--mknod', w);
+  for (const n of deferred.nodes) args.push('--device', n.spec);
+  for (const o of deferred.opaques) args.push('--opaque', o);
+  if (args.length > 3) await runHelper(args);
+  for (const n of deferred.nodes) await applyAttributes(n.path, n.header);
+  for (const d of deferred.dirTimes) await lutimes(d.path, d.mtime, d.mtime);
+}

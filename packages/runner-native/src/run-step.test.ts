@@ -1,0 +1,140 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256Digest } from '@kiln/oci';
+import { runStep, type RunSpec } from './run-step.js';
+import { Snapshotter } from './snapshotter.js';
+import type { Snapshot } from './snapshot.js';
+import { busyboxEntries, layerTar } from './test/layer-tar.js';
+import { StringSink } from './test/string-sink.js';
+
+const BUSYBOX = sha256Digest('busybox-layer');
+let base: string;
+let snapshotter: Snapshotter;
+let snapshot: Snapshot;
+let mountsBefore: string;
+
+beforeAll(async () => {
+  base = await mkdtemp(join(tmpdir(), 'kiln-run-'));
+  snapshotter = new Snapshotter(join(base, 'store'));
+  await snapshotter.unpack(BUSYBOX, layerTar(busyboxEntries()));
+});
+afterAll(async () => {
+  await rm(base, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  snapshot = await snapshotter.prepare([BUSYBOX]);
+  mountsBefore = await readFile('/proc/self/mountinfo', 'utf8');
+});
+afterEach(async () => {
+  // Every step runs in its own mount namespace: the host's mount table never changes.
+  expect(await readFile('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+  await snapshot.release();
+});
+
+async function run(script: string, extra: Partial<RunSpec> = {}, signal?: AbortSignal) {
+  const stdout = new StringSink();
+  const stderr = new StringSink();
+  const spec: RunSpec = {
+    snapshot,
+    args: ['/bin/sh', '-c', script],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    network: 'host',
+    ...extra,
+  };
+  const result = await runStep(spec, { stdout, stderr }, signal);
+  return { ...result, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** Host processes whose command line contains `marker` (pgrep never lists itself). */
+function hostProcesses(marker: string): string {
+  return spawnSync('pgrep', ['-af', marker], { encoding: 'utf8' }).stdout.trim();
+}
+
+it('captures stdout and stderr and propagates the exit code', async () => {
+  const r = await run('echo hello; echo oops >&2; exit 3');
+  expect(r).toEqual({ exitCode: 3, stdout: 'hello\n', stderr: 'oops\n' });
+});
+
+it('exits 127 with a message when the program does not exist', async () => {
+  const r = await run('', { args: ['no-such-program', 'x'] });
+  expect(r.exitCode).toBe(127);
+  expect(r.stderr).toBe('exec: no-such-program: not found\n');
+});
+
+it('runs on an image without layers (FROM scratch)', async () => {
+  const scratch = await snapshotter.prepare([]);
+  try {
+    const r = await run('', { snapshot: scratch, args: ['/bin/sh'] });
+    expect([r.exitCode, r.stderr]).toEqual([127, 'exec: /bin/sh: not found\n']);
+  } finally {
+    await scratch.release();
+  }
+});
+
+it('runs in its own PID namespace with the helper as PID 1', async () => {
+  const r = await run('echo $$; tr "\\0" " " < /proc/1/cmdline; echo; ls /proc | grep -E "^[0-9]+$"');
+  const [pid, init, ...pids] = r.stdout.trim().split('\n');
+  expect(pid).toBe('2');
+  expect(init).toMatch(/kiln-helper run /);
+  // Only PID 1, the shell and the ls/grep pipeline exist here; the host has many more.
+  expect(pids.map(Number).every((p) => p <= 5)).toBe(true);
+});
+
+it('sets the hostname, the user from /etc/passwd and the working directory', async () => {
+  const r = await run('hostname; id -u; id -G; pwd', { hostname: 'buildbox', user: 'bob', cwd: '/work/dir' });
+  expect(r.stdout).toBe('buildbox\n1000\n1000 2000\n/work/dir\n');
+});
+
+it('isolates the network with network none', async () => {
+  const r = await run('tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "', { network: 'none' });
+  expect(r.stdout).toBe('lo\n');
+});
+
+it('kills processes left in the background when the command exits', async () => {
+  const marker = `${Math.floor(Math.random() * 1e6) + 1e6}`;
+  const r = await run(`sleep ${marker} & echo started`);
+  expect(r).toMatchObject({ exitCode: 0, stdout: 'started\n' });
+  expect(hostProcesses(`sleep ${marker}`)).toBe('');
+}, 30000);
+
+it('stops the step on abort, with SIGKILL when SIGTERM is ignored', async () => {
+  const marker = `${Math.floor(Math.random() * 1e6) + 2e6}`;
+  const controller = new AbortController();
+  const stdout = new StringSink();
+  const spec: RunSpec = {
+    snapshot,
+    args: ['/bin/sh', '-c', `trap "" TERM; echo started; sleep ${marker}; echo not reached`],
+    env: ['PATH=/bin'],
+    cwd: '/',
+    network: 'host',
+  };
+  const running = runStep(spec, { stdout, stderr: new StringSink() }, controller.signal);
+  while (!stdout.text.includes('started')) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(hostProcesses(`sleep ${marker}`)).not.toBe('');
+  controller.abort();
+  await expect(running).resolves.toEqual({ exitCode: 137, signal: 'SIGKILL' });
+  expect(stdout.text).toBe('started\n');
+  expect(hostProcesses(`sleep ${marker}`)).toBe('');
+}, 30000);
+
+it('stops the step on abort with SIGTERM, forwarded to the command', async () => {
+  const controller = new AbortController();
+  const running = run('echo started; sleep 1000', {}, controller.signal);
+  setTimeout(() => controller.abort(), 200);
+  await expect(running).resolves.toMatchObject({ exitCode: 143, signal: 'SIGTERM' });
+}, 30000);
+
+it('reports a sandbox that cannot be set up as SETUP_FAILED', async () => {
+  await expect(run('true', { user: 'nobody-here' })).rejects.toMatchObject({
+    code: 'SETUP_FAILED',
+    message: expect.stringContaining('unable to find user nobody-here'),
+  });
+});
+
+it('leaves the helper nothing to clean up on the host', async () => {
+  await run('true');
+  expect(execFileSync('ls', ['-A', snapshot.workDir], { encoding: 'utf8' })).toBe('work\n');
+});

@@ -1,0 +1,114 @@
+import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { digestHex, type Digest, type FileHeader } from '@kiln/oci';
+import { extractLayer } from './extract-layer.js';
+import { lookupPath, type LayerView } from './lookup-path.js';
+import { opaqueDirs } from './opaque-dirs.js';
+import { OverlaySnapshot } from './overlay-snapshot.js';
+import { requireRoot } from './require-root.js';
+import { RunnerError } from './runner-error.js';
+import type { Snapshot } from './snapshot.js';
+
+/**
+ * Unpacked layers and active overlay snapshots under one root directory:
+ * `layers/<hex>/` (one lower dir per diffId, immutable once renamed into place),
+ * `active/<random>/{upper,work}` (one per prepared snapshot) and `empty/` (the lower dir of an
+ * image without layers). Safe to share between processes: every layer appears by atomic rename.
+ */
+export class Snapshotter {
+  /** Opaque directories per layer; layers never change once unpacked, so this never goes stale. */
+  private readonly opaque = new Map<string, Promise<Set<string>>>();
+
+  constructor(private readonly root: string) {}
+
+  layerDir(diffId: Digest): string {
+    return join(this.root, 'layers', digestHex(diffId));
+  }
+
+  async has(diffId: Digest): Promise<boolean> {
+    const st = await stat(this.layerDir(diffId)).catch(() => undefined);
+    return st?.isDirectory() ?? false;
+  }
+
+  /**
+   * Unpacks the UNCOMPRESSED layer `tar` (whose digest is `diffId`; not verified here) into its
+   * layer dir: extraction into a temp dir, then an atomic rename. Idempotent; when the layer is
+   * already there, or another process wins the rename race, the extra copy is dropped. The stream
+   * is read to its end, or destroyed (already unpacked, or on error). Hostile entries fail with
+   * `UNSAFE_PATH` and leave nothing behind.
+   */
+  async unpack(diffId: Digest, tar: Readable): Promise<void> {
+    requireRoot('unpacking a layer');
+    if (await this.has(diffId)) {
+      tar.destroy();
+      return;
+    }
+    const layers = join(this.root, 'layers');
+    await mkdir(layers, { recursive: true });
+    const tmp = await mkdtemp(join(layers, '.unpack-'));
+    try {
+      // mkdtemp makes 0700; a layer root is the container's "/" unless its tar says otherwise.
+      await chmod(tmp, 0o755);
+      await extractLayer(tar, tmp);
+      await rename(tmp, this.layerDir(diffId)).catch(async (error: NodeJS.ErrnoException) => {
+        const lostRace = (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') && (await this.has(diffId));
+        if (!lostRace) throw error;
+      });
+    } catch (error) {
+      if (error instanceof RunnerError) throw error;
+      throw new RunnerError('UNPACK_FAILED', `cannot unpack layer ${diffId}: ${String(error)}`, undefined, {
+        cause: error,
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A fresh writable snapshot on `lowers` (bottom → top, all unpacked, else `LAYER_MISSING`). */
+  async prepare(lowers: readonly Digest[]): Promise<Snapshot> {
+    for (const diffId of lowers) {
+      if (!(await this.has(diffId))) {
+        throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
+      }
+    }
+    const active = join(this.root, 'active');
+    await mkdir(active, { recursive: true });
+    const dir = await mkdtemp(join(active, 's-'));
+    const upper = join(dir, 'upper');
+    const work = join(dir, 'work');
+    // The upper dir's own attributes become those of the container's "/".
+    await mkdir(upper, { mode: 0o755 });
+    await chmod(upper, 0o755);
+    await mkdir(work, { mode: 0o700 });
+    const lowerDirs = lowers.length > 0 ? lowers.map((d) => this.layerDir(d)) : [await this.emptyDir()];
+    return new OverlaySnapshot(lowerDirs, upper, work, dir);
+  }
+
+  /**
+   * The entry at the root-relative `path` in the merged view of `lowers` (bottom → top), as the
+   * container would see it (see `lookupPath`); undefined when absent.
+   */
+  async stat(lowers: readonly Digest[], path: string): Promise<FileHeader | undefined> {
+    const layers: LayerView[] = [];
+    for (const diffId of lowers)
+      layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueOf(diffId) });
+    return lookupPath(layers, path);
+  }
+
+  private opaqueOf(diffId: Digest): Promise<Set<string>> {
+    let found = this.opaque.get(diffId);
+    if (found === undefined) {
+      found = opaqueDirs(this.layerDir(diffId));
+      found.catch(() => this.opaque.delete(diffId));
+      this.opaque.set(diffId, found);
+    }
+    return found;
+  }
+
+  private async emptyDir(): Promise<string> {
+    const dir = join(this.root, 'empty');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    return dir;
+  }
+}
