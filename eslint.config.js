@@ -12,7 +12,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "ImportDeclaration[source.value=/^@kiln\\/.*\\/src/]", message: 'import packages by name, not by path' },
+        {
+          selector: 'ImportDeclaration[source.value=/^@kiln\\/.*\\/src/]',
+          message: 'import packages by name, not by path',
+        },
       ],
     },
   },

@@ -9,10 +9,17 @@ const allowed: Record<string, { kiln: string[]; thirdParty: string[] }> = {
   'layer-store': { kiln: ['oci'], thirdParty: ['tar-stream', 'ssri'] },
   registry: { kiln: ['oci'], thirdParty: [] },
   'runner-native': { kiln: ['oci'], thirdParty: ['tar-stream'] },
-  builder: { kiln: ['oci', 'parser', 'layer-store', 'runner-native', 'registry'], thirdParty: ['p-queue', 'yargs'] },
+  builder: {
+    kiln: ['oci', 'parser', 'layer-store', 'runner-native', 'registry'],
+    thirdParty: ['p-queue', 'yargs'],
+  },
 };
 /** Third-party modules confined to one folder of their package (DESIGN.md §1 and §4.10). */
-const confined: Record<string, string> = { 'p-queue': 'builder/src/schedule/', yargs: 'builder/src/cli/', 'dockerfile-ast': 'parser/src/ast-adapter.ts' };
+const confined: Record<string, string> = {
+  'p-queue': 'builder/src/schedule/',
+  yargs: 'builder/src/cli/',
+  'dockerfile-ast': 'parser/src/ast-adapter.ts',
+};
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -24,7 +31,11 @@ function sources(dir: string): string[] {
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => (m[1] ?? m[2]) as string);
+  return [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => (m[1] ?? m[2]) as string);
 }
 
 describe('package dependency graph (DESIGN.md §1)', () => {
@@ -40,10 +51,13 @@ describe('package dependency graph (DESIGN.md §1)', () => {
             if (!rules.kiln.includes(spec.slice(6))) problems.push(`${where} imports ${spec}`);
             continue;
           }
-          const mod = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string);
+          const mod = spec.startsWith('@')
+            ? spec.split('/').slice(0, 2).join('/')
+            : (spec.split('/')[0] as string);
           if (!rules.thirdParty.includes(mod)) problems.push(`${where} imports third-party ${mod}`);
           const only = confined[mod];
-          if (only && !where.startsWith(only)) problems.push(`${where} imports ${mod}, which belongs in ${only}`);
+          if (only && !where.startsWith(only))
+            problems.push(`${where} imports ${mod}, which belongs in ${only}`);
         }
       }
       expect(problems).toEqual([]);
@@ -52,10 +66,13 @@ describe('package dependency graph (DESIGN.md §1)', () => {
 
   it('package.json dependencies match the graph', () => {
     for (const [pkg, rules] of Object.entries(allowed)) {
-      const manifest = JSON.parse(readFileSync(join(repoRoot, 'packages', pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+      const manifest = JSON.parse(readFileSync(join(repoRoot, 'packages', pkg, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
       const deps = Object.keys(manifest.dependencies ?? {});
       const expected = [...rules.kiln.map((k) => `@kiln/${k}`), ...rules.thirdParty];
-      for (const d of deps) expect({ pkg, dep: d, allowed: expected.includes(d) }).toEqual({ pkg, dep: d, allowed: true });
+      for (const d of deps)
+        expect({ pkg, dep: d, allowed: expected.includes(d) }).toEqual({ pkg, dep: d, allowed: true });
     }
   });
 });

@@ -9,9 +9,21 @@ beforeAll(() => storeWithBusybox(root));
 afterAll(() => tmp.cleanup());
 
 /** Builds an example with an OCI layout directory output and unpacks it with umoci. */
-function buildAndUnpack(example: string, tag: string): { layout: string; rootfs: string; digest: string; stderr: string } {
+function buildAndUnpack(
+  example: string,
+  tag: string,
+): { layout: string; rootfs: string; digest: string; stderr: string } {
   const layout = join(tmp.path, `${example}-layout`);
-  const r = kiln(root, ['build', '--progress', 'plain', '-t', `${example}:${tag}`, '--output', `type=oci,dest=${layout},tar=false`, join(repoRoot, 'examples', example)]);
+  const r = kiln(root, [
+    'build',
+    '--progress',
+    'plain',
+    '-t',
+    `${example}:${tag}`,
+    '--output',
+    `type=oci,dest=${layout},tar=false`,
+    join(repoRoot, 'examples', example),
+  ]);
   expect(r.stderr).not.toMatch(/^error/m);
   expect(r.status).toBe(0);
   const digest = r.stdout.trim();
@@ -22,7 +34,9 @@ function buildAndUnpack(example: string, tag: string): { layout: string; rootfs:
 }
 
 function skopeoConfig(layout: string, tag: string): { config: Record<string, unknown> } {
-  return JSON.parse(run('skopeo', ['inspect', '--config', `oci:${layout}:${tag}`])) as { config: Record<string, unknown> };
+  return JSON.parse(run('skopeo', ['inspect', '--config', `oci:${layout}:${tag}`])) as {
+    config: Record<string, unknown>;
+  };
 }
 
 describe('kiln build, end to end', () => {
@@ -34,7 +48,9 @@ describe('kiln build, end to end', () => {
     expect(stderr).toMatch(/#\d+ \[2\/3\] RUN echo/);
     const { config } = skopeoConfig(layout, '1');
     expect(config.Cmd).toEqual(['cat', '/hello.txt', '/greeting.txt']);
-    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as {
+      manifests: { annotations?: Record<string, string> }[];
+    };
     expect(index.manifests[0]?.annotations?.['org.opencontainers.image.ref.name']).toBe('1');
   });
 
@@ -78,8 +94,11 @@ describe('kiln build, end to end', () => {
     expect(third.status).toBe(0);
     expect(third.stderr.match(/CACHED/g)).toHaveLength(1);
     const noCache = kiln(root, ['build', '--progress', 'plain', '--no-cache', ctx]);
+    expect(noCache.status).toBe(0);
     expect(noCache.stderr).not.toContain('CACHED');
-    const inspect = JSON.parse(kiln(root, ['inspect', 'cachetest:1']).stdout) as { config: { rootfs: { diff_ids: string[] } } };
+    const inspect = JSON.parse(kiln(root, ['inspect', 'cachetest:1']).stdout) as {
+      config: { rootfs: { diff_ids: string[] } };
+    };
     expect(inspect.config.rootfs.diff_ids).toHaveLength(4);
   });
 
@@ -97,7 +116,12 @@ describe('kiln build, end to end', () => {
     writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\n\nRUN echo "about to fail" && exit 3\n');
     const r = kiln(root, ['build', '--progress', 'plain', '-t', 'failed:1', ctx]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('Dockerfile:3:1: process "/bin/sh -c echo \\"about to fail\\" && exit 3" did not complete successfully: exit code: 3'.replace(/\\"/g, '"'));
+    expect(r.stderr).toContain(
+      'Dockerfile:3:1: process "/bin/sh -c echo \\"about to fail\\" && exit 3" did not complete successfully: exit code: 3'.replace(
+        /\\"/g,
+        '"',
+      ),
+    );
     expect(r.stderr).toContain('about to fail');
     expect(kiln(root, ['images']).stdout).not.toContain('failed');
     expect(kiln(root, ['inspect', 'failed:1']).status).toBe(1);
@@ -125,7 +149,15 @@ describe('kiln build, end to end', () => {
 
   it('writes an OCI layout tar and lists images', () => {
     const out = join(tmp.path, 'hello.tar');
-    const r = kiln(root, ['build', '-q', '-t', 'hello:tar', '--output', `type=oci,dest=${out}`, join(repoRoot, 'examples', 'hello')]);
+    const r = kiln(root, [
+      'build',
+      '-q',
+      '-t',
+      'hello:tar',
+      '--output',
+      `type=oci,dest=${out}`,
+      join(repoRoot, 'examples', 'hello'),
+    ]);
     expect(r.status).toBe(0);
     const skopeo = JSON.parse(run('skopeo', ['inspect', `oci-archive:${out}:tar`])) as { Digest: string };
     expect(skopeo.Digest).toBe(r.stdout.trim());

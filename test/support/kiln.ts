@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const kilnBin = join(repoRoot, 'node_modules', '.bin', 'kiln');
 
 export interface Result {
@@ -14,14 +15,19 @@ export interface Result {
 
 /** Runs the real `kiln` binary (built by `pnpm build`) against a store root. */
 export function kiln(root: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Result {
-  const r = spawnSync(kilnBin, ['--root', root, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  const r = spawnSync(kilnBin, ['--root', root, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs a tool and fails the test with its output if it exits non-zero. */
 export function run(cmd: string, args: readonly string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 

@@ -136,7 +136,11 @@ async function buildStage(
     try {
       state = await executeInstruction(state, ins, ctx, id);
     } catch (err) {
-      ctx.reporter.event({ type: 'step-error', id, message: err instanceof Error ? err.message : String(err) });
+      ctx.reporter.event({
+        type: 'step-error',
+        id,
+        message: err instanceof Error ? err.message : String(err),
+      });
       throw err;
     }
     ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - t0) / 1000 });

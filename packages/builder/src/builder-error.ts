@@ -34,7 +34,9 @@ export class BuilderError extends Error {
     message: string,
     extra: { location?: ErrorLocation; hint?: string; detail?: string; cause?: unknown } = {},
   ) {
-    const where = extra.location ? `${extra.location.file}:${extra.location.line}:${extra.location.column}: ` : '';
+    const where = extra.location
+      ? `${extra.location.file}:${extra.location.line}:${extra.location.column}: `
+      : '';
     super(`${where}${message}`, { cause: extra.cause });
     this.code = code;
     this.location = extra.location;

@@ -5,7 +5,11 @@ import { LayerStore, type Image } from '@kiln/layer-store';
  * Makes a one-layer image from a root filesystem (a directory, or a tar / tar.gz file) and tags
  * it, like `docker import`. The tag moves only once the image is complete.
  */
-export async function importImage(options: { readonly root: string; readonly source: string; readonly name: string }): Promise<Image> {
+export async function importImage(options: {
+  readonly root: string;
+  readonly source: string;
+  readonly name: string;
+}): Promise<Image> {
   const name = formatImageName(parseImageName(options.name));
   const store = await LayerStore.open(options.root);
   const layer = await store.importRootfs(options.source);
@@ -17,7 +21,9 @@ export async function importImage(options: { readonly root: string; readonly sou
     os,
     config: {},
     rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-    history: [{ created, created_by: `kiln import ${options.source}`, comment: 'Imported from a root filesystem' }],
+    history: [
+      { created, created_by: `kiln import ${options.source}`, comment: 'Imported from a root filesystem' },
+    ],
   };
   const image = await store.writeImage(config, [layer]);
   await store.tag(name, image.manifestDescriptor);

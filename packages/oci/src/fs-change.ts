@@ -24,6 +24,10 @@ export interface FileHeader {
 
 /** One entry of a layer's changeset. `open` is given for regular files; the consumer reads the stream to its end. */
 export type FsChange =
-  | { readonly kind: 'upsert'; readonly header: FileHeader; readonly open?: () => NodeJS.ReadableStream | Readable }
+  | {
+      readonly kind: 'upsert';
+      readonly header: FileHeader;
+      readonly open?: () => NodeJS.ReadableStream | Readable;
+    }
   | { readonly kind: 'delete'; readonly path: string }
   | { readonly kind: 'opaque'; readonly path: string };

@@ -6,7 +6,8 @@ export interface ImageName {
   readonly tag: string;
 }
 
-const NAME_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const NAME_RE =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /** Parses `name[:tag]` as `docker tag` does; throws `OciError('INVALID_REFERENCE')` with the reason. */
@@ -17,7 +18,11 @@ export function parseImageName(ref: string): ImageName {
   const name = hasTag ? ref.slice(0, colon) : ref;
   const tag = hasTag ? ref.slice(colon + 1) : 'latest';
   if (!NAME_RE.test(name)) {
-    throw new OciError('INVALID_REFERENCE', `invalid reference format: "${ref}"`, 'names are lowercase: letters, digits, ".", "_", "-" and "/"');
+    throw new OciError(
+      'INVALID_REFERENCE',
+      `invalid reference format: "${ref}"`,
+      'names are lowercase: letters, digits, ".", "_", "-" and "/"',
+    );
   }
   if (!TAG_RE.test(tag)) throw new OciError('INVALID_REFERENCE', `invalid tag in "${ref}"`);
   return { name, tag };

@@ -32,7 +32,9 @@ export class DockerfileError extends Error {
 
   /** The diagnostics with a code frame cut from the Dockerfile's text. */
   format(text: string): string {
-    return this.diagnostics.map((d) => `${renderDiagnostic(d)}\n${codeFrame(text, d.line, d.column)}`).join('\n');
+    return this.diagnostics
+      .map((d) => `${renderDiagnostic(d)}\n${codeFrame(text, d.line, d.column)}`)
+      .join('\n');
   }
 }
 

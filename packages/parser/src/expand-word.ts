@@ -46,7 +46,8 @@ class Expander {
 
   private singleQuoted(): string {
     const end = this.s.indexOf("'", this.i + 1);
-    if (end < 0) throw new ExpansionError('unexpected end of statement while looking for matching single-quote');
+    if (end < 0)
+      throw new ExpansionError('unexpected end of statement while looking for matching single-quote');
     const text = this.s.slice(this.i + 1, end);
     this.i = end + 1;
     return text;

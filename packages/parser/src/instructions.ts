@@ -68,7 +68,8 @@ export interface Unmodelled extends Base {
   readonly args: string;
 }
 
-export type Instruction = From | Run | Copy | Env | Arg | SingleValue | CmdLike | Shell | WordList | Unmodelled;
+export type Instruction =
+  From | Run | Copy | Env | Arg | SingleValue | CmdLike | Shell | WordList | Unmodelled;
 
 export interface Dockerfile {
   readonly file: string;

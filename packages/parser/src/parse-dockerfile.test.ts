@@ -19,9 +19,21 @@ describe('parseDockerfile', () => {
     const kinds = df.instructions.map((i) => i.kind);
     expect(kinds).toEqual(['from', 'env', 'run', 'copy', 'cmd', 'workdir']);
     const [from, env, run, copy, cmd] = df.instructions;
-    expect(from).toMatchObject({ image: 'busybox', stageName: 'base', range: { start: { line: 1, column: 1 } } });
-    expect(env).toMatchObject({ pairs: [{ key: 'A', value: '1' }, { key: 'B', value: '"two words"' }] });
-    expect(run).toMatchObject({ command: { form: 'shell', text: 'echo a   && echo b' }, range: { start: { line: 3 }, end: { line: 5 } } });
+    expect(from).toMatchObject({
+      image: 'busybox',
+      stageName: 'base',
+      range: { start: { line: 1, column: 1 } },
+    });
+    expect(env).toMatchObject({
+      pairs: [
+        { key: 'A', value: '1' },
+        { key: 'B', value: '"two words"' },
+      ],
+    });
+    expect(run).toMatchObject({
+      command: { form: 'shell', text: 'echo a   && echo b' },
+      range: { start: { line: 3 }, end: { line: 5 } },
+    });
     expect(copy).toMatchObject({ sources: ['a.txt', 'b/'], dest: '/dest/', chown: '1:2' });
     expect(cmd).toMatchObject({ command: { form: 'exec', args: ['sh', '-c', 'echo hi there'] } });
   });

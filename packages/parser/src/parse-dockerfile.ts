@@ -48,11 +48,21 @@ export function parseDockerfile(text: string, options: ParseOptions): Dockerfile
   const first = instructions.find((i) => i.kind !== 'arg');
   if (diagnostics.length === 0 && first && first.kind !== 'from') {
     code = 'DOCKERFILE_NO_FROM';
-    diagnostics.push({ file: options.file, ...first.range.start, message: 'no build stage in current context: the first instruction must be FROM (only ARG may precede it)' });
+    diagnostics.push({
+      file: options.file,
+      ...first.range.start,
+      message:
+        'no build stage in current context: the first instruction must be FROM (only ARG may precede it)',
+    });
   }
   if (diagnostics.length === 0 && instructions.length === 0) {
     code = 'DOCKERFILE_NO_FROM';
-    diagnostics.push({ file: options.file, line: 1, column: 1, message: 'the Dockerfile has no instructions' });
+    diagnostics.push({
+      file: options.file,
+      line: 1,
+      column: 1,
+      message: 'the Dockerfile has no instructions',
+    });
   }
   if (code) throw new DockerfileError(code, diagnostics);
   return { file: options.file, escape: raw.escape, directives: raw.directives, instructions };

@@ -8,7 +8,8 @@ import { splitWords } from './split-words.js';
 export class InstructionSyntaxError extends Error {
   constructor(
     message: string,
-    readonly code: 'DOCKERFILE_SYNTAX' | 'DOCKERFILE_MISSING_ARGUMENTS' | 'DOCKERFILE_BAD_FLAG' = 'DOCKERFILE_SYNTAX',
+    readonly code:
+      'DOCKERFILE_SYNTAX' | 'DOCKERFILE_MISSING_ARGUMENTS' | 'DOCKERFILE_BAD_FLAG' = 'DOCKERFILE_SYNTAX',
   ) {
     super(message);
   }
@@ -29,14 +30,25 @@ const builders: Readonly<Record<string, Builder>> = {
     const [image, as, stageName, ...extra] = rest;
     if (!image) throw missing(c);
     if (as !== undefined && (as.toUpperCase() !== 'AS' || !stageName || extra.length > 0)) {
-      throw new InstructionSyntaxError('FROM requires either one or three arguments: FROM <image> [AS <name>]');
+      throw new InstructionSyntaxError(
+        'FROM requires either one or three arguments: FROM <image> [AS <name>]',
+      );
     }
-    return { ...c.base, kind: 'from', image, stageName: stageName?.toLowerCase(), platform: flags.get('platform')?.[0] };
+    return {
+      ...c.base,
+      kind: 'from',
+      image,
+      stageName: stageName?.toLowerCase(),
+      platform: flags.get('platform')?.[0],
+    };
   },
   RUN: (c) => {
     const { flags, restText } = leadingFlags(c, ['network', 'mount', 'security']);
     if (flags.has('mount') || flags.has('security')) {
-      throw new InstructionSyntaxError('RUN --mount and --security are not supported yet', 'DOCKERFILE_BAD_FLAG');
+      throw new InstructionSyntaxError(
+        'RUN --mount and --security are not supported yet',
+        'DOCKERFILE_BAD_FLAG',
+      );
     }
     return { ...c.base, kind: 'run', command: commandForm(c, restText), network: flags.get('network')?.[0] };
   },
@@ -61,7 +73,8 @@ const builders: Readonly<Record<string, Builder>> = {
   MAINTAINER: (c) => single(c, 'maintainer'),
   SHELL: (c) => {
     const args = parseJsonArray(c.args);
-    if (!args || args.length === 0) throw new InstructionSyntaxError('SHELL requires the arguments to be in JSON form');
+    if (!args || args.length === 0)
+      throw new InstructionSyntaxError('SHELL requires the arguments to be in JSON form');
     return { ...c.base, kind: 'shell', args };
   },
   EXPOSE: (c) => ({ ...c.base, kind: 'expose', values: nonEmpty(c, words_(c)) }),
@@ -87,7 +100,10 @@ function words_(c: Context): string[] {
 }
 
 function missing(c: Context): InstructionSyntaxError {
-  return new InstructionSyntaxError(`${c.keyword} requires at least one argument`, 'DOCKERFILE_MISSING_ARGUMENTS');
+  return new InstructionSyntaxError(
+    `${c.keyword} requires at least one argument`,
+    'DOCKERFILE_MISSING_ARGUMENTS',
+  );
 }
 
 function nonEmpty<T>(c: Context, values: T[]): T[] {
@@ -115,11 +131,15 @@ function flagsOf(c: Context, allowed: readonly string[]): ParsedFlags {
 }
 
 /** Flags, and the text after them kept verbatim (a shell command must not be re-spaced). */
-function leadingFlags(c: Context, allowed: readonly string[]): { flags: ParsedFlags['flags']; restText: string } {
+function leadingFlags(
+  c: Context,
+  allowed: readonly string[],
+): { flags: ParsedFlags['flags']; restText: string } {
   const { flags } = flagsOf(c, allowed);
   let text = c.args;
   const flagRe = /^--[A-Za-z-]+(=("[^"]*"|'[^']*'|\S)*)?\s*/;
-  for (let m = flagRe.exec(text); m && m[0].startsWith('--'); m = flagRe.exec(text)) text = text.slice(m[0].length);
+  for (let m = flagRe.exec(text); m && m[0].startsWith('--'); m = flagRe.exec(text))
+    text = text.slice(m[0].length);
   return { flags, restText: text };
 }
 
@@ -134,7 +154,10 @@ function copyLike(c: Context, kind: 'copy' | 'add'): Instruction {
   const json = parseJsonArray(c.args.replace(/^(--\S+\s+)*/, ''));
   const paths = json ?? rest;
   if (paths.length < 2) {
-    throw new InstructionSyntaxError(`${c.keyword} requires at least two arguments, but got ${paths.length}`, 'DOCKERFILE_MISSING_ARGUMENTS');
+    throw new InstructionSyntaxError(
+      `${c.keyword} requires at least two arguments, but got ${paths.length}`,
+      'DOCKERFILE_MISSING_ARGUMENTS',
+    );
   }
   return {
     ...c.base,
@@ -154,7 +177,10 @@ function keyValues(c: Context, legacyAllowed: boolean): KeyValue[] {
   const first = words[0] as string;
   if (!first.includes('=')) {
     if (!legacyAllowed || words.length < 2) {
-      throw new InstructionSyntaxError(`${c.keyword} must have two arguments`, 'DOCKERFILE_MISSING_ARGUMENTS');
+      throw new InstructionSyntaxError(
+        `${c.keyword} must have two arguments`,
+        'DOCKERFILE_MISSING_ARGUMENTS',
+      );
     }
     return [{ key: first, value: c.args.slice(c.args.indexOf(first) + first.length).trim() }];
   }

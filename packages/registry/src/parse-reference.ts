@@ -20,7 +20,8 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  * "library/". Without tag or digest the tag is "latest".
  */
 export function parseReference(ref: string): RegistryReference {
-  const bad = (why: string): RegistryError => new RegistryError('INVALID_REFERENCE', `invalid reference "${ref}": ${why}`);
+  const bad = (why: string): RegistryError =>
+    new RegistryError('INVALID_REFERENCE', `invalid reference "${ref}": ${why}`);
   let rest = ref;
   let digest: Digest | undefined;
   const at = rest.indexOf('@');
@@ -39,10 +40,12 @@ export function parseReference(ref: string): RegistryReference {
   }
   const parts = rest.split('/');
   const first = parts[0] ?? '';
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const hasRegistry =
+    parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   const registry = hasRegistry ? first : 'docker.io';
   const path = hasRegistry ? parts.slice(1) : parts;
-  if (path.length === 0 || !path.every((p) => COMPONENT.test(p))) throw bad('repository names are lowercase letters, digits and separators');
+  if (path.length === 0 || !path.every((p) => COMPONENT.test(p)))
+    throw bad('repository names are lowercase letters, digits and separators');
   const repository = registry === 'docker.io' && path.length === 1 ? `library/${path[0]}` : path.join('/');
   return { registry, repository, tag: tag ?? (digest ? undefined : 'latest'), digest };
 }

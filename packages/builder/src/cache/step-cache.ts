@@ -16,7 +16,10 @@ export async function lookupStep(ctx: StepContext, key: string): Promise<CachedS
   if (ctx.noCache) return undefined;
   const record = await ctx.store.getCacheRecord(key);
   if (!isCachedStep(record)) return undefined;
-  if (record.layer && (await ctx.store.statBlob(record.layer.descriptor.digest)) !== record.layer.descriptor.size) {
+  if (
+    record.layer &&
+    (await ctx.store.statBlob(record.layer.descriptor.digest)) !== record.layer.descriptor.size
+  ) {
     return undefined;
   }
   return record;
@@ -29,8 +32,15 @@ export async function recordStep(ctx: StepContext, key: string, step: CachedStep
 
 function isCachedStep(v: unknown): v is CachedStep {
   if (typeof v !== 'object' || v === null) return false;
-  const r = v as { layer?: { descriptor?: { digest?: unknown; size?: unknown }; diffId?: unknown }; history?: unknown };
+  const r = v as {
+    layer?: { descriptor?: { digest?: unknown; size?: unknown }; diffId?: unknown };
+    history?: unknown;
+  };
   if (typeof r.history !== 'object' || r.history === null) return false;
   if (r.layer === undefined) return true;
-  return isDigest(r.layer.diffId) && isDigest(r.layer.descriptor?.digest) && typeof r.layer.descriptor?.size === 'number';
+  return (
+    isDigest(r.layer.diffId) &&
+    isDigest(r.layer.descriptor?.digest) &&
+    typeof r.layer.descriptor?.size === 'number'
+  );
 }

@@ -34,9 +34,15 @@ async function main(): Promise<number> {
   cli = imagesCommand(cli, io);
   cli = inspectCommand(cli, io);
   try {
-    await cli.demandCommand(1).strict().version(false).help().fail((msg: string | undefined, err: Error | undefined) => {
-      throw err ?? new UsageError(msg ?? 'invalid usage');
-    }).parseAsync();
+    await cli
+      .demandCommand(1)
+      .strict()
+      .version(false)
+      .help()
+      .fail((msg: string | undefined, err: Error | undefined) => {
+        throw err ?? new UsageError(msg ?? 'invalid usage');
+      })
+      .parseAsync();
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {

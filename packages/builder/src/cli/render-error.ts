@@ -8,12 +8,14 @@ import { BuilderError } from '../builder-error.js';
  */
 export function renderError(err: unknown, dockerfilePath?: string): string {
   const text = dockerfilePath ? safeRead(dockerfilePath) : undefined;
-  if (err instanceof DockerfileError) return `error: ${text === undefined ? err.message : err.format(text)}\n`;
+  if (err instanceof DockerfileError)
+    return `error: ${text === undefined ? err.message : err.format(text)}\n`;
   if (err instanceof Error) {
     const parts = [`error: ${err.message}`];
     if (err instanceof BuilderError) {
       if (err.detail) parts.push(`------\n${err.detail.replace(/\n?$/, '\n')}------`);
-      if (err.location && text !== undefined) parts.push(codeFrame(text, err.location.line, err.location.column));
+      if (err.location && text !== undefined)
+        parts.push(codeFrame(text, err.location.line, err.location.column));
     }
     const hint = (err as { hint?: unknown }).hint;
     if (typeof hint === 'string') parts.push(`hint: ${hint}`);

@@ -14,7 +14,10 @@ const GLOB_CHARS = /[*?[]/;
  * context root (so `../x` cannot leave it: it is reported instead); wildcards `* ? [...]` match
  * per path component as Go's filepath.Match does. Returns [] when nothing matches.
  */
-export async function matchContextPaths(contextDir: string, source: string): Promise<ContextMatch[] | 'escape'> {
+export async function matchContextPaths(
+  contextDir: string,
+  source: string,
+): Promise<ContextMatch[] | 'escape'> {
   const normalized = posix.normalize(`/${source}`);
   if (posix.normalize(source).startsWith('../') || posix.normalize(source) === '..') return 'escape';
   const parts = normalized.split('/').filter(Boolean);
@@ -49,7 +52,10 @@ function globToRegExp(pattern: string): RegExp {
       const end = pattern.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += `[${pattern.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        re += `[${pattern
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');

@@ -50,7 +50,15 @@ async function walk(dir: string, dest: string, owner: CopyOwnership, out: CopyEn
 }
 
 function dirHeader(path: string, mode: number, mtime: Date, owner: CopyOwnership): FileHeader {
-  return { path, type: 'directory', mode: owner.mode ?? mode & 0o7777, uid: owner.uid, gid: owner.gid, size: 0, mtime };
+  return {
+    path,
+    type: 'directory',
+    mode: owner.mode ?? mode & 0o7777,
+    uid: owner.uid,
+    gid: owner.gid,
+    size: 0,
+    mtime,
+  };
 }
 
 async function entryFor(src: string, path: string, owner: CopyOwnership): Promise<CopyEntry> {
@@ -60,7 +68,10 @@ async function entryFor(src: string, path: string, owner: CopyOwnership): Promis
     return { header: { ...base, type: 'symlink', mode: 0o777, size: 0, linkname: await readlink(src) } };
   }
   if (st.isFile()) {
-    return { header: { ...base, type: 'file', mode: owner.mode ?? st.mode & 0o7777, size: st.size }, source: src };
+    return {
+      header: { ...base, type: 'file', mode: owner.mode ?? st.mode & 0o7777, size: st.size },
+      source: src,
+    };
   }
   // Sockets, fifos and devices in a build context are not copied, as in BuildKit.
   return { header: { ...base, type: 'fifo', mode: st.mode & 0o7777, size: 0 } };
@@ -71,6 +82,8 @@ export async function* copyChanges(entries: readonly CopyEntry[]): AsyncIterable
   for (const e of entries) {
     if (e.header.type === 'fifo') continue;
     const source = e.source;
-    yield source ? { kind: 'upsert', header: e.header, open: () => createReadStream(source) } : { kind: 'upsert', header: e.header };
+    yield source
+      ? { kind: 'upsert', header: e.header, open: () => createReadStream(source) }
+      : { kind: 'upsert', header: e.header };
   }
 }

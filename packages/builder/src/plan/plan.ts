@@ -6,7 +6,10 @@ export interface StagePlan {
   readonly index: number;
   readonly name?: string;
   readonly from: From;
-  readonly base: { readonly kind: 'scratch' } | { readonly kind: 'image'; readonly ref: string } | { readonly kind: 'stage'; readonly index: number };
+  readonly base:
+    | { readonly kind: 'scratch' }
+    | { readonly kind: 'image'; readonly ref: string }
+    | { readonly kind: 'stage'; readonly index: number };
   readonly instructions: readonly Instruction[];
 }
 
@@ -34,7 +37,13 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
     if (!current) return;
     const index = stages.length;
     const base = resolveBase(current.from, names, globalArgs, df);
-    stages.push({ index, name: current.from.stageName, from: current.from, base, instructions: current.instructions });
+    stages.push({
+      index,
+      name: current.from.stageName,
+      from: current.from,
+      base,
+      instructions: current.instructions,
+    });
     if (current.from.stageName) names.set(current.from.stageName, index);
   };
   for (const ins of df.instructions) {
@@ -58,7 +67,12 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
   return { stages, target, order: dependencyOrder(stages, target), globalArgs };
 }
 
-function resolveBase(from: From, names: ReadonlyMap<string, number>, globalArgs: ReadonlyMap<string, string | undefined>, df: Dockerfile): StagePlan['base'] {
+function resolveBase(
+  from: From,
+  names: ReadonlyMap<string, number>,
+  globalArgs: ReadonlyMap<string, string | undefined>,
+  df: Dockerfile,
+): StagePlan['base'] {
   const ref = expand(from.image, globalArgs, df, from);
   if (ref === '') {
     throw new BuilderError('INVALID_INSTRUCTION', `base name (${from.image}) should not be blank`, {
@@ -70,13 +84,20 @@ function resolveBase(from: From, names: ReadonlyMap<string, number>, globalArgs:
   return stage === undefined ? { kind: 'image', ref } : { kind: 'stage', index: stage };
 }
 
-function expand(word: string, vars: ReadonlyMap<string, string | undefined>, df: Dockerfile, ins: Instruction): string {
+function expand(
+  word: string,
+  vars: ReadonlyMap<string, string | undefined>,
+  df: Dockerfile,
+  ins: Instruction,
+): string {
   const defined = new Map([...vars].filter((e): e is [string, string] => e[1] !== undefined));
   try {
     return expandWord(word, defined, df.escape);
   } catch (err) {
     if (!(err instanceof ExpansionError)) throw err;
-    throw new BuilderError('INVALID_INSTRUCTION', err.message, { location: { file: df.file, ...ins.range.start } });
+    throw new BuilderError('INVALID_INSTRUCTION', err.message, {
+      location: { file: df.file, ...ins.range.start },
+    });
   }
 }
 

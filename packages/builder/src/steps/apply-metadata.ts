@@ -11,7 +11,21 @@ import type { StepContext } from './step-context.js';
 /** Instructions that change only the image config; applyMetadata handles exactly these. */
 export type MetadataInstruction = Extract<
   Instruction,
-  { kind: 'env' | 'label' | 'arg' | 'workdir' | 'user' | 'stopsignal' | 'maintainer' | 'cmd' | 'entrypoint' | 'shell' | 'expose' | 'volume' }
+  {
+    kind:
+      | 'env'
+      | 'label'
+      | 'arg'
+      | 'workdir'
+      | 'user'
+      | 'stopsignal'
+      | 'maintainer'
+      | 'cmd'
+      | 'entrypoint'
+      | 'shell'
+      | 'expose'
+      | 'volume';
+  }
 >;
 
 export function isMetadataInstruction(ins: Instruction): ins is MetadataInstruction {
@@ -36,7 +50,11 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     comment: 'buildkit.dockerfile.v0',
     empty_layer: true,
   });
-  const next = (patch: Partial<ContainerConfig>, createdBy: string, extra: Partial<StageState> = {}): StageState => ({
+  const next = (
+    patch: Partial<ContainerConfig>,
+    createdBy: string,
+    extra: Partial<StageState> = {},
+  ): StageState => ({
     ...state,
     ...extra,
     key: cacheKey(state.key, { step: createdBy, patch }),
@@ -58,7 +76,10 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     }
     case 'label': {
       const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as const);
-      return next({ Labels: { ...c.Labels, ...Object.fromEntries(pairs) } }, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      return next(
+        { Labels: { ...c.Labels, ...Object.fromEntries(pairs) } },
+        `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      );
     }
     case 'arg': {
       const args = new Map(state.args);
@@ -69,7 +90,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
           ctx.globalArgs.get(a.name);
         if (value !== undefined) args.set(a.name, value);
       }
-      const shown = ins.args.map((a) => (args.has(a.name) ? `${a.name}=${args.get(a.name)}` : a.name)).join(' ');
+      const shown = ins.args
+        .map((a) => (args.has(a.name) ? `${a.name}=${args.get(a.name)}` : a.name))
+        .join(' ');
       return { ...state, args, key: cacheKey(state.key, { step: `ARG ${shown}` }) };
     }
     case 'workdir': {
@@ -94,7 +117,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     }
     case 'entrypoint': {
       const ep = commandArgs(ins.command, shell);
-      const patch: Partial<ContainerConfig> = state.cmdSet ? { Entrypoint: ep } : { Entrypoint: ep, Cmd: null };
+      const patch: Partial<ContainerConfig> = state.cmdSet
+        ? { Entrypoint: ep }
+        : { Entrypoint: ep, Cmd: null };
       return next(patch, `ENTRYPOINT ${JSON.stringify(ep)}`);
     }
     case 'shell':
@@ -103,7 +128,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
       const ports = ins.values.map(expand).map((p) => (p.includes('/') ? p.toLowerCase() : `${p}/tcp`));
       for (const p of ports) {
         if (!/^\d+(-\d+)?\/(tcp|udp|sctp)$/.test(p)) {
-          throw new BuilderError('INVALID_INSTRUCTION', `invalid port "${p}" in EXPOSE`, { location: locationOf(ins, ctx.file) });
+          throw new BuilderError('INVALID_INSTRUCTION', `invalid port "${p}" in EXPOSE`, {
+            location: locationOf(ins, ctx.file),
+          });
         }
       }
       const exposed = { ...c.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) };
@@ -111,7 +138,10 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     }
     case 'volume': {
       const vols = ins.values.map(expand);
-      return next({ Volumes: { ...c.Volumes, ...Object.fromEntries(vols.map((v) => [v, {}])) } }, `VOLUME ${JSON.stringify(vols)}`);
+      return next(
+        { Volumes: { ...c.Volumes, ...Object.fromEntries(vols.map((v) => [v, {}])) } },
+        `VOLUME ${JSON.stringify(vols)}`,
+      );
     }
   }
 }

@@ -8,7 +8,12 @@ import { runInstruction } from './run-instruction.js';
 import type { StepContext } from './step-context.js';
 
 /** Routes one instruction (not FROM) to the executor of its family. */
-export async function executeInstruction(state: StageState, ins: Instruction, ctx: StepContext, id: number): Promise<StageState> {
+export async function executeInstruction(
+  state: StageState,
+  ins: Instruction,
+  ctx: StepContext,
+  id: number,
+): Promise<StageState> {
   if (isMetadataInstruction(ins)) return applyMetadata(state, ins, ctx);
   switch (ins.kind) {
     case 'run':
@@ -17,7 +22,9 @@ export async function executeInstruction(state: StageState, ins: Instruction, ct
     case 'add':
       return copyInstruction(state, ins, ctx, id);
     default:
-      throw new BuilderError('UNSUPPORTED', `${ins.kind.toUpperCase()} is not supported yet`, { location: locationOf(ins, ctx.file) });
+      throw new BuilderError('UNSUPPORTED', `${ins.kind.toUpperCase()} is not supported yet`, {
+        location: locationOf(ins, ctx.file),
+      });
   }
 }
 

@@ -13,7 +13,12 @@ import type { StepContext } from './step-context.js';
 const OUTPUT_TAIL_BYTES = 8192;
 
 /** RUN: the command in a fresh sandbox on an overlay of the stage's layers; its changes become a layer. */
-export async function runInstruction(state: StageState, ins: Run, ctx: StepContext, id: number): Promise<StageState> {
+export async function runInstruction(
+  state: StageState,
+  ins: Run,
+  ctx: StepContext,
+  id: number,
+): Promise<StageState> {
   const c = state.config.config;
   const args = commandArgs(ins.command, c.Shell ?? DEFAULT_SHELL);
   // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name.

@@ -7,6 +7,11 @@ import { silentReporter } from '../../progress/reporter.js';
 import { plainProgress } from '../plain-progress.js';
 import type { CliIo } from '../cli-io.js';
 
+/** Repeatable flags (`-t a -t b`) as a list; unlike yargs' `array`, they never swallow the positional CONTEXT. */
+function repeated(value: string | string[]): string[] {
+  return Array.isArray(value) ? value : [value];
+}
+
 export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
   return cli.command(
     'build <context>',
@@ -15,14 +20,39 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
       y
         .positional('context', { type: 'string', demandOption: true, describe: 'build context directory' })
         .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile (default: CONTEXT/Dockerfile)' })
-        .option('tag', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'name[:tag]' })
-        .option('build-arg', { type: 'string', array: true, default: [] as string[], describe: 'K=V' })
-        .option('no-cache', { type: 'boolean', default: false })
+        .option('tag', {
+          alias: 't',
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'name[:tag]',
+        })
+        .option('build-arg', { type: 'string', default: [] as string[], coerce: repeated, describe: 'K=V' })
+        .option('cache', {
+          type: 'boolean',
+          default: true,
+          describe: 'use the step cache (--no-cache: rebuild every step)',
+        })
         .option('progress', { choices: ['auto', 'plain'] as const, default: 'auto' as const })
-        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only the image digest' })
-        .option('output', { alias: 'o', type: 'string', array: true, default: [] as string[], describe: 'type=oci,dest=PATH[,tar=false]' })
+        .option('quiet', {
+          alias: 'q',
+          type: 'boolean',
+          default: false,
+          describe: 'print only the image digest',
+        })
+        .option('output', {
+          alias: 'o',
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'type=oci,dest=PATH[,tar=false]',
+        })
         .option('target', { type: 'string', describe: 'stage to build' })
-        .option('network', { choices: ['host', 'none'] as const, default: 'host' as const, describe: 'network of RUN steps' }),
+        .option('network', {
+          choices: ['host', 'none'] as const,
+          default: 'host' as const,
+          describe: 'network of RUN steps',
+        }),
     async (argv) => {
       const contextDir = resolve(argv.context);
       const dockerfile = resolve(argv.file ?? join(contextDir, 'Dockerfile'));
@@ -42,7 +72,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           dockerfile,
           tags: argv.tag,
           buildArgs,
-          noCache: argv['no-cache'],
+          noCache: !argv.cache,
           outputs: argv.output.map(parseOutputSpec),
           target: argv.target,
           network: argv.network,

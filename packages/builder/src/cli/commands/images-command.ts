@@ -14,10 +14,22 @@ export function imagesCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ ro
         const image = await store.readImage(entry.descriptor.digest);
         const colon = entry.name.lastIndexOf(':');
         const size = image.manifest.layers.reduce((n, l) => n + l.size, image.manifest.config.size);
-        rows.push([entry.name.slice(0, colon), entry.name.slice(colon + 1), entry.descriptor.digest.slice(7, 19), image.config.created ?? '', formatSize(size)]);
+        rows.push([
+          entry.name.slice(0, colon),
+          entry.name.slice(colon + 1),
+          entry.descriptor.digest.slice(7, 19),
+          image.config.created ?? '',
+          formatSize(size),
+        ]);
       }
       const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-      for (const r of rows) io.stdout(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}\n`);
+      for (const r of rows)
+        io.stdout(
+          `${r
+            .map((c, i) => c.padEnd(widths[i] ?? 0))
+            .join('   ')
+            .trimEnd()}\n`,
+        );
     },
   );
 }

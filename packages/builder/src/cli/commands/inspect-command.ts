@@ -15,7 +15,9 @@ export function inspectCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ r
       const found = await store.resolveTag(name);
       if (!found) throw new BuilderError('BASE_NOT_FOUND', `image "${name}" not found in the local store`);
       const image = await store.readImage(found.digest);
-      io.stdout(`${JSON.stringify({ name, digest: found.digest, manifest: image.manifest, config: image.config }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ name, digest: found.digest, manifest: image.manifest, config: image.config }, null, 2)}\n`,
+      );
     },
   );
 }
