@@ -4,15 +4,7 @@
 # Idempotent: a second run installs nothing and rebuilds from the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-missing=()
-for pkg in busybox-static gcc make libc6-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10 >/dev/null
+bash scripts/ensure-packages.sh busybox-static gcc make libc6-dev
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run -s build
 kiln=node_modules/.bin/kiln

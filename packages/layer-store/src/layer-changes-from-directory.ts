@@ -1,7 +1,7 @@
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FileHeader, FileType, FsChange } from '@kiln/oci';
+import { deviceNumbers, fileTypeOf, type FileHeader, type FsChange } from '@kiln/oci';
 
 /**
  * Walks a directory tree (never following symlinks) and yields one upsert per entry below `dir`
@@ -22,7 +22,7 @@ async function* walk(root: string, rel: string, inodes: Map<string, string>): As
     const path = rel === '' ? name : `${rel}/${name}`;
     const abs = join(root, path);
     const st = await lstat(abs);
-    const type = fileType(st);
+    const type = fileTypeOf(st);
     if (type === undefined) continue;
     const base = { path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime, size: 0 };
     if (type === 'file') {
@@ -37,30 +37,11 @@ async function* walk(root: string, rel: string, inodes: Map<string, string>): As
     } else if (type === 'symlink') {
       yield { kind: 'upsert', header: { ...base, type, linkname: await readlink(abs) } };
     } else if (type === 'char-device' || type === 'block-device') {
-      const header: FileHeader = { ...base, type, devmajor: major(st.rdev), devminor: minor(st.rdev) };
+      const header: FileHeader = { ...base, type, ...deviceNumbers(st.rdev) };
       yield { kind: 'upsert', header };
     } else {
       yield { kind: 'upsert', header: { ...base, type } };
       if (type === 'directory') yield* walk(root, path, inodes);
     }
   }
-}
-
-function fileType(st: Stats): FileType | undefined {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'directory';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'char-device';
-  if (st.isBlockDevice()) return 'block-device';
-  if (st.isFIFO()) return 'fifo';
-  return undefined;
-}
-
-// glibc's gnu_dev_major/minor encoding of dev_t.
-function major(dev: number): number {
-  return Number(((BigInt(dev) >> 8n) & 0xfffn) | ((BigInt(dev) >> 32n) & ~0xfffn));
-}
-
-function minor(dev: number): number {
-  return Number((BigInt(dev) & 0xffn) | ((BigInt(dev) >> 12n) & ~0xffn));
 }

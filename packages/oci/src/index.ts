@@ -14,3 +14,4 @@ export type { FileType, FileHeader, FsChange } from './fs-change.js';
 export { hostPlatform } from './platform.js';
 export { canonicalJson } from './canonical-json.js';
 export { type ImageName, parseImageName, formatImageName } from './image-reference.js';
+export { fileTypeOf, deviceNumbers, type StatTypeTests } from './file-type-of.js';

@@ -2,7 +2,8 @@ import type { BigIntStats } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FileHeader } from '@kiln/oci';
-import { fileTypeOf, headerFromStats, isWhiteout } from './header-from-stats.js';
+import { fileTypeOf } from '@kiln/oci';
+import { headerFromStats, isWhiteout } from './header-from-stats.js';
 
 /** One unpacked layer as a lookup sees it: its dir and its opaque directories. */
 export interface LayerView {

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FsChange } from '@kiln/oci';
-import { fileTypeOf, headerFromStats, isWhiteout } from './header-from-stats.js';
+import { fileTypeOf } from '@kiln/oci';
+import { headerFromStats, isWhiteout } from './header-from-stats.js';
 import { opaqueDirs } from './opaque-dirs.js';
 
 /**
