@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
-const kilnBin = join(repoRoot, 'node_modules', '.bin', 'kiln');
+export const kilnBin = join(repoRoot, 'node_modules', '.bin', 'kiln');
 
 export interface Result {
   readonly status: number | null;

@@ -6,6 +6,8 @@ import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter } from '@kiln/runner-native';
 import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
 import { BuilderError } from './builder-error.js';
+import { snapshotRoot } from './prune.js';
+import { registerBuild } from './store/active-builds.js';
 import type { OutputSpec } from './outputs/output-spec.js';
 import { plan, type BuildGraph } from './plan/plan.js';
 import { silentReporter, type Reporter } from './progress/reporter.js';
@@ -57,10 +59,45 @@ export async function build(
   const buildArgs = options.buildArgs ?? new Map<string, string>();
   const graph = plan(df, { buildArgs, target: options.target });
   const store = await LayerStore.open(options.root);
+  const snapshotter = new Snapshotter(snapshotRoot(options.root));
+  const release = await registerBuild(options.root);
+  try {
+    await snapshotter.removeStale();
+    return await buildGraph({
+      options,
+      io: { reporter, signal },
+      df,
+      graph,
+      store,
+      snapshotter,
+      contextDir,
+      tags,
+      buildArgs,
+    });
+  } finally {
+    await release();
+  }
+}
+
+interface Prepared {
+  readonly options: BuildOptions;
+  readonly io: { readonly reporter: Reporter; readonly signal: AbortSignal };
+  readonly df: Dockerfile;
+  readonly graph: BuildGraph;
+  readonly store: LayerStore;
+  readonly snapshotter: Snapshotter;
+  readonly contextDir: string;
+  readonly tags: readonly string[];
+  readonly buildArgs: ReadonlyMap<string, string>;
+}
+
+async function buildGraph(p: Prepared): Promise<BuildResult> {
+  const { options, df, graph, store, snapshotter, contextDir, tags, buildArgs } = p;
+  const { reporter, signal } = p.io;
   const epoch = options.sourceDateEpoch;
   const ctx: StepContext = {
     store,
-    snapshotter: new Snapshotter(join(options.root, 'kiln', 'snapshots')),
+    snapshotter,
     reporter,
     signal,
     contextDir,

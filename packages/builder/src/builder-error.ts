@@ -15,7 +15,9 @@ export type BuilderErrorCode =
   | 'INVALID_BUILD_ARG'
   | 'INVALID_INSTRUCTION'
   | 'INVALID_OUTPUT'
-  | 'CANCELLED';
+  | 'CANCELLED'
+  | 'STORE_BUSY'
+  | 'STORE_CORRUPT';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

@@ -5,3 +5,4 @@ export { plan, type BuildGraph, type StagePlan, type PlanOptions } from './plan/
 export { cacheKey } from './cache/cache-key.js';
 export { parseOutputSpec, type OutputSpec } from './outputs/output-spec.js';
 export { silentReporter, type BuildEvent, type Reporter } from './progress/reporter.js';
+export { prune, type PruneResult } from './prune.js';

@@ -6,3 +6,4 @@ export type { TagEntry } from './tags.js';
 export type { VerifyReport } from './verify-store.js';
 export type { ExportOciLayoutOptions } from './export-oci-layout.js';
 export { layerChangesFromDirectory } from './layer-changes-from-directory.js';
+export type { GarbageReport } from './collect-garbage.js';

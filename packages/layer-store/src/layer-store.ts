@@ -1,3 +1,4 @@
+import { collectGarbage, type GarbageReport } from './collect-garbage.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -112,6 +113,11 @@ export class LayerStore {
 
   importRootfs(source: string): Promise<Layer> {
     return importRootfs(this.paths, source);
+  }
+
+  /** Removes unreferenced blobs (see {@link collectGarbage}); the caller ensures no build is writing. */
+  collectGarbage(opts: { readonly dropCache: boolean }): Promise<GarbageReport> {
+    return collectGarbage(this.paths, opts);
   }
 
   verify(): Promise<VerifyReport> {

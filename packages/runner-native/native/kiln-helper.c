@@ -734,6 +734,11 @@ static int cmd_run(int argc, char **argv) {
   struct run_opts o;
   memset(&o, 0, sizeof o);
   parse_run(argc, argv, &o);
+  /* If kiln itself dies (even by SIGKILL), the helper and so the whole container go with it;
+     the getppid() check closes the race with a parent that died before prctl. */
+  pid_t kiln_pid = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (getppid() != kiln_pid) _exit(137);
   if (unshare(CLONE_NEWPID) < 0) die("unshare pid namespace: %s", strerror(errno));
   install_forwarding();
   pid_t init = fork();

@@ -1,10 +1,11 @@
-import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, type Digest, type FileHeader } from '@kiln/oci';
 import { extractLayer } from './extract-layer.js';
 import { lookupPath, type LayerView } from './lookup-path.js';
 import { opaqueDirs } from './opaque-dirs.js';
+import { removeOrphans } from './remove-orphans.js';
 import { OverlaySnapshot } from './overlay-snapshot.js';
 import { requireRoot } from './require-root.js';
 import { RunnerError } from './runner-error.js';
@@ -46,7 +47,7 @@ export class Snapshotter {
     }
     const layers = join(this.root, 'layers');
     await mkdir(layers, { recursive: true });
-    const tmp = await mkdtemp(join(layers, '.unpack-'));
+    const tmp = await mkdtemp(join(layers, `.unpack-${process.pid}-`));
     try {
       // mkdtemp makes 0700; a layer root is the container's "/" unless its tar says otherwise.
       await chmod(tmp, 0o755);
@@ -74,7 +75,7 @@ export class Snapshotter {
     }
     const active = join(this.root, 'active');
     await mkdir(active, { recursive: true });
-    const dir = await mkdtemp(join(active, 's-'));
+    const dir = await mkdtemp(join(active, `s-${process.pid}-`));
     const upper = join(dir, 'upper');
     const work = join(dir, 'work');
     // The upper dir's own attributes become those of the container's "/".
@@ -94,6 +95,30 @@ export class Snapshotter {
     for (const diffId of lowers)
       layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueOf(diffId) });
     return lookupPath(layers, path);
+  }
+
+  /**
+   * Removes what killed processes left: half-unpacked layers and snapshots whose owner pid is
+   * gone. Mounts need no cleanup (they die with the helper's mount namespace). Returns the paths removed.
+   */
+  removeStale(): Promise<string[]> {
+    return removeOrphans([
+      { dir: join(this.root, 'layers'), pattern: /^\.unpack-(\d+)-/ },
+      { dir: join(this.root, 'active'), pattern: /^s-(\d+)-/ },
+    ]);
+  }
+
+  /** Removes unpacked layers not in `keep` (unpacked layers are a cache of the store's blobs). */
+  async prune(keep: ReadonlySet<Digest>): Promise<number> {
+    const keepHex = new Set([...keep].map(digestHex));
+    let removed = 0;
+    for (const name of await readdir(join(this.root, 'layers')).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{64}$/.test(name) || keepHex.has(name)) continue;
+      await rm(join(this.root, 'layers', name), { recursive: true, force: true });
+      this.opaque.delete(`sha256:${name}`);
+      removed++;
+    }
+    return removed;
   }
 
   private opaqueOf(diffId: Digest): Promise<Set<string>> {

@@ -4,6 +4,8 @@ import { buildCommand } from './commands/build-command.js';
 import { imagesCommand } from './commands/images-command.js';
 import { importCommand } from './commands/import-command.js';
 import { inspectCommand } from './commands/inspect-command.js';
+import { pruneCommand } from './commands/prune-command.js';
+import { storeCommand } from './commands/store-command.js';
 import type { CliIo } from './cli-io.js';
 import { renderError } from './render-error.js';
 import { storeRoot } from './store-root.js';
@@ -33,6 +35,8 @@ async function main(): Promise<number> {
   cli = importCommand(cli, io);
   cli = imagesCommand(cli, io);
   cli = inspectCommand(cli, io);
+  cli = pruneCommand(cli, io);
+  cli = storeCommand(cli, io);
   try {
     await cli
       .demandCommand(1)

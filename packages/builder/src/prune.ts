@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { LayerStore } from '@kiln/layer-store';
+import { Snapshotter } from '@kiln/runner-native';
+import { BuilderError } from './builder-error.js';
+import { countLiveBuilds } from './store/active-builds.js';
+
+export interface PruneResult {
+  readonly removedBlobs: number;
+  readonly freedBytes: number;
+  readonly removedCacheRecords: number;
+  readonly removedUnpackedLayers: number;
+  readonly removedLeftovers: number;
+}
+
+/**
+ * Frees space in a store: blobs no tag or cache record reaches (`all` drops the build cache too),
+ * unpacked layers no remaining blob describes, and what killed builds left behind. Refuses while
+ * a build is running on the store, since its blobs are not yet reachable.
+ */
+export async function prune(options: {
+  readonly root: string;
+  readonly all?: boolean;
+}): Promise<PruneResult> {
+  const live = await countLiveBuilds(options.root);
+  if (live > 0) {
+    throw new BuilderError('STORE_BUSY', `${live} build(s) are running on ${options.root}`, {
+      hint: 'run prune again when they have finished',
+    });
+  }
+  const store = await LayerStore.open(options.root);
+  const snapshotter = new Snapshotter(snapshotRoot(options.root));
+  const leftovers = await snapshotter.removeStale();
+  const gc = await store.collectGarbage({ dropCache: options.all ?? false });
+  const removedUnpackedLayers = await snapshotter.prune(gc.keptDiffIds);
+  return {
+    removedBlobs: gc.removedBlobs,
+    freedBytes: gc.freedBytes,
+    removedCacheRecords: gc.removedCacheRecords,
+    removedUnpackedLayers,
+    removedLeftovers: leftovers.length,
+  };
+}
+
+/** Where a store's unpacked layers and snapshots live. */
+export function snapshotRoot(root: string): string {
+  return join(root, 'kiln', 'snapshots');
+}
