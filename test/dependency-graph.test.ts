@@ -5,20 +5,20 @@ import { repoRoot } from './support/kiln.js';
 /** DESIGN.md §1: which kiln packages each package may import, and which third-party modules it owns. */
 const allowed: Record<string, { kiln: string[]; thirdParty: string[] }> = {
   oci: { kiln: [], thirdParty: [] },
-  parser: { kiln: [], thirdParty: ['dockerfile-ast'] },
+  parser: { kiln: [], thirdParty: [] },
   'layer-store': { kiln: ['oci'], thirdParty: ['tar-stream', 'ssri'] },
   registry: { kiln: ['oci'], thirdParty: [] },
   'runner-native': { kiln: ['oci'], thirdParty: ['tar-stream'] },
   builder: {
     kiln: ['oci', 'parser', 'layer-store', 'runner-native', 'registry'],
-    thirdParty: ['p-queue', 'yargs'],
+    thirdParty: ['p-queue', 'yargs', '@balena/dockerignore'],
   },
 };
 /** Third-party modules confined to one folder of their package (DESIGN.md §1 and §4.10). */
 const confined: Record<string, string> = {
   'p-queue': 'builder/src/schedule/',
   yargs: 'builder/src/cli/',
-  'dockerfile-ast': 'parser/src/ast-adapter.ts',
+  '@balena/dockerignore': 'builder/src/context/',
 };
 
 function sources(dir: string): string[] {

@@ -5,6 +5,8 @@ export interface Diagnostic {
   readonly column: number;
   readonly message: string;
   readonly hint?: string;
+  /** What kind of problem: an error code, or the BuildKit rule name of a warning. */
+  readonly code?: DockerfileErrorCode | DockerfileWarningCode;
 }
 
 export type DockerfileErrorCode =
@@ -13,10 +15,20 @@ export type DockerfileErrorCode =
   | 'DOCKERFILE_MISSING_ARGUMENTS'
   | 'DOCKERFILE_NO_FROM'
   | 'DOCKERFILE_BAD_FLAG'
-  | 'DOCKERFILE_BAD_SUBSTITUTION';
+  | 'DOCKERFILE_BAD_SUBSTITUTION'
+  | 'DOCKERFILE_BAD_QUOTES'
+  | 'DOCKERFILE_BAD_DIRECTIVE'
+  | 'DOCKERFILE_DUPLICATE_FLAG'
+  | 'DOCKERFILE_UNTERMINATED_HEREDOC'
+  | 'DOCKERFILE_NO_INSTRUCTIONS';
+
+/** Warnings never fail a parse; their codes are BuildKit's lint rule names. */
+export type DockerfileWarningCode =
+  'MaintainerDeprecated' | 'JSONArgsRecommended' | 'StageNameCasing' | 'FromAsCasing' | 'NoEmptyContinuation';
 
 /**
- * The one error class of @kiln/parser. It carries every diagnostic of a parse; `message` is the
+ * The one error class of @kiln/parser. It carries every diagnostic of a parse (`code` is the
+ * first one's); `message` is the
  * compiler-style rendering (`file:line:col: message`) of all of them, and `format(text)` adds a
  * code frame for each.
  */

@@ -1,7 +1,24 @@
 export { parseDockerfile, type ParseOptions } from './parse-dockerfile.js';
-export { DockerfileError, codeFrame, type Diagnostic, type DockerfileErrorCode } from './dockerfile-error.js';
-export { expandWord, expandWords, ExpansionError, type Vars } from './expand-word.js';
+export {
+  parseDockerfileNodes,
+  type DockerfileNodes,
+  type ErrorDiagnostic,
+  type NodeParseOptions,
+} from './parse-dockerfile-nodes.js';
+export { chompHeredoc, type DockerfileNode, type Heredoc } from './dockerfile-node.js';
+export { dumpAst } from './dump-ast.js';
+export { goQuote } from './go-quote.js';
+export {
+  DockerfileError,
+  codeFrame,
+  type Diagnostic,
+  type DockerfileErrorCode,
+  type DockerfileWarningCode,
+} from './dockerfile-error.js';
+export { expandWord, expandWords, ExpansionError, type LexOptions, type Vars } from './expand-word.js';
 export { splitWords } from './split-words.js';
+export { parseDuration } from './parse-duration.js';
+export type { Mount, MountType } from './parse-mount.js';
 export type {
   Dockerfile,
   Instruction,
@@ -16,6 +33,7 @@ export type {
   CmdLike,
   Shell,
   WordList,
-  Unmodelled,
+  Healthcheck,
+  Onbuild,
 } from './instructions.js';
 export type { Position, SourceRange } from './source-range.js';

@@ -1,8 +1,8 @@
-import { readRawDockerfile } from './ast-adapter.js';
-import { DockerfileError, type Diagnostic, type DockerfileErrorCode } from './dockerfile-error.js';
+import { DockerfileError, type Diagnostic } from './dockerfile-error.js';
 import type { Dockerfile, Instruction } from './instructions.js';
-import { joinContinuations } from './join-continuations.js';
-import { InstructionSyntaxError, KEYWORDS, parseInstruction } from './parse-instruction.js';
+import { InstructionSyntaxError } from './instruction-syntax-error.js';
+import { readDockerfileNodes, type ErrorDiagnostic } from './parse-dockerfile-nodes.js';
+import { KEYWORDS, parseInstruction } from './parse-instruction.js';
 import { suggestKeyword } from './suggest-keyword.js';
 
 export interface ParseOptions {
@@ -12,58 +12,64 @@ export interface ParseOptions {
 
 /**
  * Parses a Dockerfile into typed, immutable instructions with 1-based ranges. Pure: no I/O, no
- * build args. Throws one DockerfileError listing every diagnostic found.
+ * build args. Throws one DockerfileError listing every error found (its `code` is the first
+ * one's); warnings are returned on the result, never thrown.
  */
 export function parseDockerfile(text: string, options: ParseOptions): Dockerfile {
-  const raw = readRawDockerfile(text);
-  const diagnostics: Diagnostic[] = [];
-  let code: DockerfileErrorCode | undefined;
+  const raw = readDockerfileNodes(text, options);
+  const errors: ErrorDiagnostic[] = [...raw.errors];
+  const warnings: Diagnostic[] = [...raw.warnings];
   const instructions: Instruction[] = [];
-  for (const r of raw.instructions) {
-    const keyword = r.keyword.toUpperCase();
+  for (const node of raw.nodes) {
+    const at = node.range.start;
     try {
       const ins = parseInstruction({
-        keyword,
-        args: joinContinuations(r.rawArgs, raw.escape),
+        node,
         escape: raw.escape,
-        base: { range: r.range, source: r.source },
+        warn: (code, message) => warnings.push({ file: options.file, ...at, code, message }),
       });
-      if (!ins) {
-        const guess = suggestKeyword(keyword, KEYWORDS);
-        code ??= 'DOCKERFILE_UNKNOWN_INSTRUCTION';
-        diagnostics.push({
-          file: options.file,
-          ...r.range.start,
-          message: `unknown instruction "${r.keyword}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
-        });
+      if (ins) {
+        instructions.push(ins);
         continue;
       }
-      instructions.push(ins);
+      const guess = suggestKeyword(node.keyword, KEYWORDS);
+      errors.push({
+        file: options.file,
+        ...at,
+        code: 'DOCKERFILE_UNKNOWN_INSTRUCTION',
+        message: `unknown instruction "${node.keyword}"${guess ? ` (did you mean "${guess}"?)` : ''}`,
+      });
     } catch (err) {
       if (!(err instanceof InstructionSyntaxError)) throw err;
-      code ??= err.code;
-      diagnostics.push({ file: options.file, ...r.argsStart, message: err.message });
+      errors.push({
+        file: options.file,
+        line: at.line,
+        column: argsColumn(node.source, node.keyword, at.column),
+        code: err.code,
+        message: err.message,
+        ...(err.hint ? { hint: err.hint } : {}),
+      });
     }
   }
   const first = instructions.find((i) => i.kind !== 'arg');
-  if (diagnostics.length === 0 && first && first.kind !== 'from') {
-    code = 'DOCKERFILE_NO_FROM';
-    diagnostics.push({
+  if (errors.length === 0 && first && first.kind !== 'from') {
+    errors.push({
       file: options.file,
       ...first.range.start,
+      code: 'DOCKERFILE_NO_FROM',
       message:
         'no build stage in current context: the first instruction must be FROM (only ARG may precede it)',
+      hint: 'start the Dockerfile with FROM <image>',
     });
   }
-  if (diagnostics.length === 0 && instructions.length === 0) {
-    code = 'DOCKERFILE_NO_FROM';
-    diagnostics.push({
-      file: options.file,
-      line: 1,
-      column: 1,
-      message: 'the Dockerfile has no instructions',
-    });
-  }
-  if (code) throw new DockerfileError(code, diagnostics);
-  return { file: options.file, escape: raw.escape, directives: raw.directives, instructions };
+  const firstError = errors[0];
+  if (firstError) throw new DockerfileError(firstError.code, errors);
+  return { file: options.file, escape: raw.escape, directives: raw.directives, instructions, warnings };
+}
+
+/** Where the arguments start on the instruction's first line (after the keyword and blanks). */
+function argsColumn(source: string, keyword: string, column: number): number {
+  const firstLine = source.split('\n', 1)[0] ?? '';
+  const blanks = /^[ \t]*/.exec(firstLine.slice(keyword.length))?.[0].length ?? 0;
+  return column + keyword.length + blanks;
 }
