@@ -1,2 +1,11 @@
 export { parseReference, formatReference, type RegistryReference } from './parse-reference.js';
-export { RegistryError, type RegistryErrorCode } from './registry-error.js';
+export { RegistryError, type RegistryErrorCode, type RegistryErrorDetails } from './registry-error.js';
+export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
+export { registryEndpoint, type RegistryEndpoint } from './registry-url.js';
+export { dockerConfigCredentials, type Credentials, type CredentialsLookup } from './docker-credentials.js';
+export { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authenticate.js';
+export { redactSecrets } from './redact-secrets.js';
+export type { BlobSink, ImageSource } from './blob-io.js';
+export { pullImage, type PullOptions, type PulledImage } from './pull-image.js';
+export { pushImage, type PushOptions } from './push-image.js';
+export { selectPlatform } from './select-platform.js';

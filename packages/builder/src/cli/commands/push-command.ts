@@ -1,0 +1,33 @@
+import type { Argv } from 'yargs';
+import { LayerStore } from '@kiln/layer-store';
+import { formatImageName, parseImageName } from '@kiln/oci';
+import { pushImage } from '@kiln/registry';
+import { BuilderError } from '../../builder-error.js';
+import type { CliIo } from '../cli-io.js';
+
+export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
+  return cli.command(
+    'push <name> [dest]',
+    'push an image of the local store to a registry (DEST defaults to NAME)',
+    (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true, describe: 'local name[:tag]' })
+        .positional('dest', { type: 'string', describe: 'registry/repository[:tag]' }),
+    async (argv) => {
+      const store = await LayerStore.open(argv.root);
+      const name = formatImageName(parseImageName(argv.name));
+      const manifest = await store.resolveTag(name);
+      if (!manifest) throw new BuilderError('BASE_NOT_FOUND', `image "${name}" not found in the local store`);
+      const digest = await pushImage(
+        argv.dest ?? argv.name,
+        { manifest, open: (d) => store.openBlob(d) },
+        {
+          signal: io.signal,
+          insecure: io.insecureRegistries,
+          onBlob: (d, outcome) => io.stderr(`${d}: ${outcome === 'exists' ? 'already exists' : 'pushed'}\n`),
+        },
+      );
+      io.stdout(`${digest}\n`);
+    },
+  );
+}

@@ -1,0 +1,84 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** A real CNCF distribution registry (Debian's `docker-registry`) on a loopback port. */
+export interface RegistryServer {
+  /** `127.0.0.1:PORT` */
+  readonly host: string;
+  /** Access-log lines so far: `"METHOD /v2/... HTTP/1.1" STATUS`. */
+  requests(): string[];
+  stop(): Promise<void>;
+}
+
+export function hasRegistryTools(): boolean {
+  return spawnSync('which', ['docker-registry']).status === 0;
+}
+
+export function hasHtpasswd(): boolean {
+  return spawnSync('which', ['htpasswd']).status === 0;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * Starts `docker-registry serve` with filesystem storage under `dir` (and Basic auth when
+ * `htpasswd` is given), waits until `/v2/` answers, and returns a handle. The process runs
+ * under `timeout`, so it stops by itself within 15 minutes even if the test never calls `stop`.
+ */
+export async function startRegistry(dir: string, opts: { htpasswd?: string } = {}): Promise<RegistryServer> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const auth = opts.htpasswd ? `auth:\n  htpasswd:\n    realm: kiln-test\n    path: ${opts.htpasswd}\n` : '';
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n  secret: kiln-test-secret\n${auth}`,
+  );
+  // Logs go to files, not pipes: tests run kiln and skopeo with spawnSync, which would stop us
+  // draining a pipe, and a registry blocked on a full pipe stops answering.
+  const logFile = join(dir, 'access.log');
+  const errFile = join(dir, 'registry.log');
+  const out = openSync(logFile, 'w');
+  const err = openSync(errFile, 'w');
+  const child: ChildProcess = spawn('timeout', ['900', 'docker-registry', 'serve', config], {
+    stdio: ['ignore', out, err],
+  });
+  closeSync(out);
+  closeSync(err);
+  const log = (): string => readFileSync(logFile, 'utf8');
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) break;
+    const ok = await fetch(`http://${host}/v2/`)
+      .then((r) => r.status === 200 || r.status === 401)
+      .catch(() => false);
+    if (ok) {
+      return {
+        host,
+        requests: () =>
+          log()
+            .split('\n')
+            .flatMap((l) => /"([A-Z]+ \/v2\/\S* HTTP\/[\d.]+" \d+)/.exec(l)?.[1] ?? []),
+        stop,
+      };
+    }
+    await sleep(100);
+  }
+  await stop();
+  throw new Error(`docker-registry did not start on ${host}:\n${readFileSync(errFile, 'utf8')}`);
+}
