@@ -1,25 +1,38 @@
 /*
  * kiln-helper: the few Linux operations Node cannot do by itself.
  *
- *   kiln-helper run --lower DIR... --upper DIR --work DIR [--cwd PATH] [--user U[:G]]
- *                   [--hostname NAME] [--network host|none] [--env K=V]... -- ARGV...
+ *   kiln-helper run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--cwd PATH]
+ *                   [--user U[:G]] [--hostname NAME] [--network host|none] [--env K=V]...
+ *                   [--mount TYPE SRC DST OPTS]... [--rlimit NAME SOFT HARD]... -- ARGV...
  *       Runs ARGV as PID 1's only child in fresh mount/PID/UTS/IPC (and, for "none", network)
- *       namespaces on an overlay of the lower dirs (the LAST --lower is the top-most layer).
+ *       namespaces on an overlay of the lower dirs (the LAST --lower is the top-most layer), or
+ *       on the plain directory --rootfs (copy snapshots, for hosts without overlayfs).
  *       Exit status: the command's (128+N when killed by signal N), 127 when the program is not
  *       found, 126 when it cannot be executed, 125 when the sandbox could not be set up.
  *       When fd 3 is open it is a status channel: "ready\n" once the sandbox is set up, or
  *       "error: <message>\n" when setup failed. It is never inherited by the command.
  *
- *       Mount points the rootfs lacks (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf) are
- *       created in an extra top-most lower dir on a private tmpfs ("init layer", as Docker does),
- *       never in the upper dir, so the upper dir holds exactly what the command changed.
- *       All mounts live in a private mount namespace: nothing stays mounted on the host, even
- *       when the helper is killed with SIGKILL.
+ *       The spec stays argv, not JSON: every value is its own argv element (a --mount is four
+ *       of them: TYPE bind|cache|tmpfs|secret, SRC host path or "-", DST absolute target, OPTS
+ *       a comma list of ro rw size= uid= gid= mode= sharing=), so paths need no escaping and
+ *       the helper needs no parser; OPTS never holds a path.
+ *
+ *       Mount points the rootfs lacks (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf,
+ *       /etc/hostname, every --mount target) are created in an extra top-most lower dir on a
+ *       private tmpfs ("init layer", as Docker does), never in the upper dir, so the upper dir
+ *       holds exactly what the command changed. With --rootfs they are created in the rootfs
+ *       and removed (parent times restored) when the step ends. All mounts live in a private
+ *       mount namespace: nothing stays mounted on the host, even when the helper is killed.
+ *       /proc and /sys get Docker's masked and read-only paths. --rlimit never raises a limit
+ *       above the current hard limit (that needs CAP_SYS_RESOURCE): it is clamped.
  *
  *   kiln-helper whiteouts --dir DIR [--mknod REL]... [--opaque REL]... [--device T:MAJ:MIN:REL]...
  *       Creates overlay whiteouts (char device 0/0) and opaque markers (trusted.overlay.opaque=y)
  *       inside DIR; --device creates a device node (T is c or b) or a fifo (T is p, MAJ/MIN 0)
  *       with mode 0600. REL must be relative and free of ".."; symlinks are never followed.
+ *
+ *   kiln-helper probe-overlay --dir DIR
+ *       Exits 0 when an overlay with an upper dir mounts below DIR (in a private namespace).
  *
  *   kiln-helper opaque-dirs --dir DIR
  *       Prints, NUL-separated, the relative paths ("." for DIR itself) of the directories under
@@ -42,6 +55,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -52,21 +66,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_SETUP 125
+#include "helper.h"
+
 #define MAX_LIST 4096
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static int status_fd = -1;
+int status_fd = -1;
+/* Set while the outer process owns mount points it created in a plain rootfs (copy mode). */
+static void (*cleanup_on_die)(void);
 
 /* Reports a setup failure on the status channel (or stderr) and exits 125. */
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
+void die(const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (cleanup_on_die) cleanup_on_die();
   if (status_fd >= 0) dprintf(status_fd, "error: %s\n", msg);
   else dprintf(2, "kiln-helper: %s\n", msg);
   _exit(EXIT_SETUP);
@@ -74,8 +91,7 @@ static void die(const char *fmt, ...) {
 
 static void usage(const char *what) { die("usage: %s", what); }
 
-/* a + "/" + b into out, or a setup error when it does not fit. */
-static void join(char *out, size_t cap, const char *a, const char *b) {
+void join(char *out, size_t cap, const char *a, const char *b) {
   if ((size_t)snprintf(out, cap, "%s/%s", a, b) >= cap) die("path too long: %s/%s", a, b);
 }
 
@@ -227,51 +243,108 @@ static int cmd_opaque_dirs(int argc, char **argv) {
 
 /* ---------- run: options ---------- */
 
+struct rlimit_opt {
+  int resource;
+  rlim_t soft, hard;
+};
+
 struct run_opts {
   struct list lowers, env;
-  const char *upper, *work, *cwd, *user, *hostname;
+  const char *upper, *work, *rootfs, *cwd, *user, *hostname;
   int net_none;
+  struct user_mount mounts[MAX_MOUNTS];
+  int n_mounts;
+  struct rlimit_opt rlimits[RLIM_NLIMITS];
+  int n_rlimits;
   char **argv;
 };
+
+static const struct {
+  const char *name;
+  int resource;
+} rlimit_names[] = {{"as", RLIMIT_AS},           {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},
+                    {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},
+                    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+                    {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},
+                    {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING},
+                    {"stack", RLIMIT_STACK}};
+
+static rlim_t parse_rlim(const char *s) {
+  if (strcmp(s, "unlimited") == 0) return RLIM_INFINITY;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (!*s || *end || errno) die("bad rlimit value \"%s\"", s);
+  return (rlim_t)v;
+}
+
+static void parse_rlimit(struct run_opts *o, const char *name, const char *soft, const char *hard) {
+  for (size_t i = 0; i < sizeof rlimit_names / sizeof *rlimit_names; i++) {
+    if (strcmp(rlimit_names[i].name, name) != 0) continue;
+    if (o->n_rlimits >= RLIM_NLIMITS) die("too many --rlimit");
+    struct rlimit_opt *r = &o->rlimits[o->n_rlimits++];
+    r->resource = rlimit_names[i].resource;
+    r->soft = parse_rlim(soft);
+    r->hard = parse_rlim(hard);
+    if (r->soft > r->hard) die("rlimit %s: soft limit above hard limit", name);
+    return;
+  }
+  die("unknown rlimit \"%s\"", name);
+}
+
+#define RUN_USAGE                                                                                  \
+  "run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--mount TYPE SRC DST OPTS]... "      \
+  "[--rlimit NAME SOFT HARD]... [...] -- ARGV..."
 
 static void parse_run(int argc, char **argv, struct run_opts *o) {
   o->cwd = "/";
   o->hostname = "kiln";
   int i = 0;
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    if (i + 1 >= argc) usage("run --lower DIR... --upper DIR --work DIR [...] -- ARGV...");
-    const char *k = argv[i], *v = argv[++i];
-    if (strcmp(k, "--lower") == 0) push(&o->lowers, v);
-    else if (strcmp(k, "--upper") == 0) o->upper = v;
-    else if (strcmp(k, "--work") == 0) o->work = v;
-    else if (strcmp(k, "--cwd") == 0) o->cwd = v;
-    else if (strcmp(k, "--user") == 0) o->user = v;
-    else if (strcmp(k, "--hostname") == 0) o->hostname = v;
-    else if (strcmp(k, "--env") == 0) push(&o->env, v);
+    const char *k = argv[i];
+    /* Each value is its own argv element: paths need no quoting and no parser is needed. */
+    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : 1;
+    if (i + arity >= argc) usage(RUN_USAGE);
+    char **v = argv + i + 1;
+    i += arity;
+    if (strcmp(k, "--lower") == 0) push(&o->lowers, v[0]);
+    else if (strcmp(k, "--upper") == 0) o->upper = v[0];
+    else if (strcmp(k, "--rootfs") == 0) o->rootfs = v[0];
+    else if (strcmp(k, "--work") == 0) o->work = v[0];
+    else if (strcmp(k, "--cwd") == 0) o->cwd = v[0];
+    else if (strcmp(k, "--user") == 0) o->user = v[0];
+    else if (strcmp(k, "--hostname") == 0) o->hostname = v[0];
+    else if (strcmp(k, "--env") == 0) push(&o->env, v[0]);
+    else if (strcmp(k, "--mount") == 0) {
+      if (o->n_mounts >= MAX_MOUNTS) die("too many --mount");
+      parse_mount(&o->mounts[o->n_mounts++], v[0], v[1], v[2], v[3]);
+    } else if (strcmp(k, "--rlimit") == 0) parse_rlimit(o, v[0], v[1], v[2]);
     else if (strcmp(k, "--network") == 0) {
-      if (strcmp(v, "none") == 0) o->net_none = 1;
-      else if (strcmp(v, "host") != 0) die("--network must be host or none");
+      if (strcmp(v[0], "none") == 0) o->net_none = 1;
+      else if (strcmp(v[0], "host") != 0) die("--network must be host or none");
     } else die("unknown option %s", k);
   }
   if (i >= argc || i + 1 >= argc) die("missing -- ARGV");
-  if (!o->lowers.n || !o->upper || !o->work) die("--lower, --upper and --work are required");
+  int overlay = o->lowers.n && o->upper, plain = o->rootfs != NULL;
+  if (overlay == plain || !o->work) die("either --lower and --upper, or --rootfs, and --work are required");
+  if (plain && (o->lowers.n || o->upper)) die("--rootfs excludes --lower and --upper");
   if (o->cwd[0] != '/') die("--cwd must be absolute");
   o->argv = argv + i + 1;
 }
 
 /* ---------- run: filesystem ---------- */
 
-static void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
+void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
   if (mount(src, dst, type, flags, data) < 0) die("mount %s on %s: %s", type ? type : src, dst, strerror(errno));
 }
 
-static void touch(const char *path, mode_t mode) {
+void touch(const char *path, mode_t mode) {
   int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) die("create %s: %s", path, strerror(errno));
   close(fd);
 }
 
-static void copy_file(const char *from, const char *to) {
+void copy_file(const char *from, const char *to) {
   char buf[8192];
   int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) die("create %s: %s", to, strerror(errno));
@@ -297,73 +370,11 @@ static void lowerdir_option(char *buf, size_t cap, const char *init, const int *
   buf[len - 1] = '\0';
 }
 
-struct probe {
-  struct stat root, etc;
-  int missing_proc, missing_dev, missing_sys, has_etc, missing_hosts, missing_resolv, bind_hosts, bind_resolv;
-};
-
-static int exists(const char *path, struct stat *st) { return lstat(path, st) == 0; }
-
-/* Looks at the merged lower layers (read-only) to see which mount points are missing. */
-static void probe_rootfs(const char *probe_dir, const char *lowerdir, struct probe *p) {
-  char opts[8192], path[4096];
-  struct stat st;
-  if ((size_t)snprintf(opts, sizeof opts, "lowerdir=%s", lowerdir) >= sizeof opts) die("too many layers");
-  xmount("overlay", probe_dir, "overlay", MS_RDONLY, opts);
-  if (lstat(probe_dir, &p->root) < 0) die("stat rootfs: %s", strerror(errno));
-#define PROBE(name, field)                \
-  join(path, sizeof path, probe_dir, name); \
-  p->field = !exists(path, &st);
-  PROBE("proc", missing_proc);
-  PROBE("dev", missing_dev);
-  PROBE("sys", missing_sys);
-#undef PROBE
-  join(path, sizeof path, probe_dir, "etc");
-  p->has_etc = exists(path, &p->etc) && S_ISDIR(p->etc.st_mode);
-  if (p->has_etc) {
-    join(path, sizeof path, probe_dir, "etc/hosts");
-    p->missing_hosts = !exists(path, &st);
-    /* A symlink or directory stays as the image has it: mounting over it would follow the link. */
-    p->bind_hosts = p->missing_hosts || S_ISREG(st.st_mode);
-    join(path, sizeof path, probe_dir, "etc/resolv.conf");
-    p->missing_resolv = !exists(path, &st);
-    p->bind_resolv = p->missing_resolv || S_ISREG(st.st_mode);
-  }
-  if (umount2(probe_dir, MNT_DETACH) < 0) die("umount probe: %s", strerror(errno));
-}
-
-static void copy_attrs(const char *path, const struct stat *st) {
+void copy_attrs(const char *path, const struct stat *st) {
   if (lchown(path, st->st_uid, st->st_gid) < 0 || chmod(path, st->st_mode & 07777) < 0)
     die("set attributes of %s: %s", path, strerror(errno));
   struct timespec ts[2] = {st->st_atim, st->st_mtim};
   if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0) die("utimes %s: %s", path, strerror(errno));
-}
-
-/* Creates the init layer: only what is missing, with the attributes of the directories it
- * shadows copied from the merged view, so a later copy-up into the upper dir is faithful. */
-static int build_init_layer(const char *init, const struct probe *p) {
-  int need = p->missing_proc || p->missing_dev || p->missing_sys || p->missing_hosts || p->missing_resolv;
-  if (!need) return 0;
-  char path[4096];
-  if (mkdir(init, 0755) < 0) die("mkdir %s: %s", init, strerror(errno));
-  const char *dirs[] = {"proc", "dev", "sys"};
-  const int missing[] = {p->missing_proc, p->missing_dev, p->missing_sys};
-  for (int i = 0; i < 3; i++) {
-    join(path, sizeof path, init, dirs[i]);
-    if (missing[i] && mkdir(path, 0755) < 0) die("mkdir %s: %s", path, strerror(errno));
-  }
-  if (p->missing_hosts || p->missing_resolv) {
-    join(path, sizeof path, init, "etc");
-    if (mkdir(path, 0755) < 0) die("mkdir %s: %s", path, strerror(errno));
-    join(path, sizeof path, init, "etc/hosts");
-    if (p->missing_hosts) touch(path, 0644);
-    join(path, sizeof path, init, "etc/resolv.conf");
-    if (p->missing_resolv) touch(path, 0644);
-    join(path, sizeof path, init, "etc");
-    copy_attrs(path, &p->etc);
-  }
-  copy_attrs(init, &p->root);
-  return 1;
 }
 
 static void bind_file(const char *src, const char *dst, int required) {
@@ -420,35 +431,40 @@ static void loopback_up(void) {
   close(s);
 }
 
-/* Mounts the rootfs under `stage` (a private tmpfs) and pivots into it. */
-static void setup_rootfs(const struct run_opts *o) {
-  int n = o->lowers.n, fds[MAX_LIST];
-  for (int i = 0; i < n; i++) fds[i] = open_dir_arg(o->lowers.items[i]);
-  int upper = open_dir_arg(o->upper), work = open_dir_arg(o->work);
+/* Copy mode (--rootfs): the mount points are planned in the host's mount namespace, before the
+ * container exists, so the helper's outer process can remove them again afterwards. */
+static struct etc_plan plain_etc;
 
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
-  /* The staging tmpfs hides the work dir in this namespace only; the overlay reaches the real
-   * work dir through its file descriptor, and the host never sees a staging directory. */
-  const char *stage = o->work;
-  xmount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700");
-  char rootfs[4096], init[4096], probe[4096], empty[4096], hosts[4096], resolv[4096];
-  join(rootfs, sizeof rootfs, stage, "rootfs");
+/* Opened before the staging tmpfs covers the work dir. */
+static struct {
+  int lowers[MAX_LIST], upper, work;
+} layer_fds;
+
+/* Mounts the overlay of the layers (or binds the plain rootfs) at `rootfs`; returns the plan of
+ * the /etc files to bind. */
+static struct etc_plan mount_rootfs(const struct run_opts *o, const char *stage, const char *rootfs) {
+  if (o->rootfs) {
+    xmount(o->rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL);
+    return plain_etc;
+  }
+  int n = o->lowers.n, *fds = layer_fds.lowers, upper = layer_fds.upper, work = layer_fds.work;
+  char init[4096], probe[4096], empty[4096];
   join(init, sizeof init, stage, "init");
   join(probe, sizeof probe, stage, "probe");
   join(empty, sizeof empty, stage, "empty");
-  join(hosts, sizeof hosts, stage, "hosts");
-  join(resolv, sizeof resolv, stage, "resolv.conf");
-  if (mkdir(rootfs, 0755) < 0 || mkdir(probe, 0755) < 0 || mkdir(empty, 0755) < 0) die("mkdir: %s", strerror(errno));
-  copy_file("/etc/hosts", hosts);
-  copy_file("/etc/resolv.conf", resolv);
+  if (mkdir(probe, 0755) < 0 || mkdir(empty, 0755) < 0) die("mkdir: %s", strerror(errno));
 
   static char lowerdir[8192], opts[12288];
-  struct probe p;
-  memset(&p, 0, sizeof p);
   /* A lower-only overlay needs two layers; the empty dir makes that true even for one. */
   lowerdir_option(lowerdir, sizeof lowerdir, NULL, fds, n, empty);
-  probe_rootfs(probe, lowerdir, &p);
-  int with_init = build_init_layer(init, &p);
+  if ((size_t)snprintf(opts, sizeof opts, "lowerdir=%s", lowerdir) >= sizeof opts) die("too many layers");
+  /* The read-only merged view says which mount points are missing; they go into an extra
+   * top-most lower dir on the private tmpfs ("init layer", as Docker does), never into the
+   * upper dir, so the upper dir holds exactly what the command changed. */
+  xmount("overlay", probe, "overlay", MS_RDONLY, opts);
+  struct etc_plan etc;
+  int with_init = plan_mountpoints(probe, init, o->mounts, o->n_mounts, &etc);
+  if (umount2(probe, MNT_DETACH) < 0) die("umount probe: %s", strerror(errno));
 
   lowerdir_option(lowerdir, sizeof lowerdir, with_init ? init : NULL, fds, n, NULL);
   snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d", lowerdir, upper, work);
@@ -463,20 +479,50 @@ static void setup_rootfs(const struct run_opts *o) {
   for (int i = 0; i < n; i++) close(fds[i]);
   close(upper);
   close(work);
+  return etc;
+}
 
+/* Mounts the rootfs under `stage` (a private tmpfs) and pivots into it. */
+static void setup_rootfs(struct run_opts *o) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
+  /* The staging tmpfs hides the work dir in this namespace only; the overlay reaches the real
+   * work dir through its file descriptor, and the host never sees a staging directory. */
+  if (!o->rootfs) {
+    for (int i = 0; i < o->lowers.n; i++) layer_fds.lowers[i] = open_dir_arg(o->lowers.items[i]);
+    layer_fds.upper = open_dir_arg(o->upper);
+    layer_fds.work = open_dir_arg(o->work);
+  }
+  xmount("tmpfs", o->work, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700");
+  const char *st = o->work;
+  char rootfs[4096], hosts[4096], resolv[4096], hostname[4096];
+  join(rootfs, sizeof rootfs, st, "rootfs");
+  join(hosts, sizeof hosts, st, "hosts");
+  join(resolv, sizeof resolv, st, "resolv.conf");
+  join(hostname, sizeof hostname, st, "hostname");
+  if (mkdir(rootfs, 0755) < 0) die("mkdir: %s", strerror(errno));
+  copy_file("/etc/hosts", hosts);
+  copy_file("/etc/resolv.conf", resolv);
+  int fd = open(hostname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || dprintf(fd, "%s\n", o->hostname) < 0) die("write %s: %s", hostname, strerror(errno));
+  close(fd);
+  prepare_mounts(o->mounts, o->n_mounts, st);
+
+  struct etc_plan etc = mount_rootfs(o, st, rootfs);
   char path[4096];
   join(path, sizeof path, rootfs, "proc");
   xmount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount_dev(rootfs);
   mount_sys(rootfs);
-  if (p.has_etc && p.bind_hosts) {
-    join(path, sizeof path, rootfs, "etc/hosts");
-    xmount(hosts, path, NULL, MS_BIND, NULL);
+  mask_paths(rootfs);
+  const char *etc_src[] = {hosts, resolv, hostname};
+  const char *etc_dst[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname"};
+  const int etc_bind[] = {etc.hosts, etc.resolv, etc.hostname};
+  for (int i = 0; i < 3; i++) {
+    if (!etc_bind[i]) continue;
+    join(path, sizeof path, rootfs, etc_dst[i]);
+    xmount(etc_src[i], path, NULL, MS_BIND, NULL);
   }
-  if (p.has_etc && p.bind_resolv) {
-    join(path, sizeof path, rootfs, "etc/resolv.conf");
-    xmount(resolv, path, NULL, MS_BIND, NULL);
-  }
+  mount_user_mounts(rootfs, o->mounts, o->n_mounts, st);
 
   if (chdir(rootfs) < 0) die("chdir rootfs: %s", strerror(errno));
   if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
@@ -678,11 +724,24 @@ static void install_forwarding(void) {
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
 }
 
+/* Never above the current hard limit: raising it needs CAP_SYS_RESOURCE, which the step does
+ * not get (and kiln itself may not have), so a request above it is clamped, not an error. */
+static void apply_rlimits(const struct run_opts *o) {
+  for (int i = 0; i < o->n_rlimits; i++) {
+    const struct rlimit_opt *r = &o->rlimits[i];
+    struct rlimit cur, next;
+    if (getrlimit(r->resource, &cur) < 0) die("getrlimit: %s", strerror(errno));
+    next.rlim_max = r->hard < cur.rlim_max ? r->hard : cur.rlim_max;
+    next.rlim_cur = r->soft < next.rlim_max ? r->soft : next.rlim_max;
+    if (setrlimit(r->resource, &next) < 0) die("setrlimit %d: %s", r->resource, strerror(errno));
+  }
+}
+
 static int status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st); }
 
 /* PID 1 of the new PID namespace: sets up the sandbox, runs the command, reaps every orphan,
  * and exits with the command's status (which makes the kernel kill whatever is left). */
-static void container_init(const struct run_opts *o) {
+static void container_init(struct run_opts *o) {
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->net_none ? CLONE_NEWNET : 0);
   if (unshare(flags) < 0) die("unshare: %s", strerror(errno));
   umask(022); /* Docker's, so file modes do not depend on who started kiln */
@@ -709,6 +768,7 @@ static void container_init(const struct run_opts *o) {
     dfl.sa_handler = SIG_DFL;
     const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
+    apply_rlimits(o);
     if (setgroups(id.ngroups, id.groups) < 0 || setgid(id.gid) < 0 || setuid(id.uid) < 0) {
       dprintf(2, "kiln-helper: switch to user %s: %s\n", o->user ? o->user : "0", strerror(errno));
       _exit(EXIT_SETUP);
@@ -731,38 +791,61 @@ static void container_init(const struct run_opts *o) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  struct run_opts o;
-  memset(&o, 0, sizeof o);
+  static struct run_opts o;
   parse_run(argc, argv, &o);
   /* If kiln itself dies (even by SIGKILL), the helper and so the whole container go with it;
      the getppid() check closes the race with a parent that died before prctl. */
   pid_t kiln_pid = getppid();
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != kiln_pid) _exit(137);
+  if (o.rootfs) cleanup_on_die = remove_mountpoints;
+  if (o.rootfs) plan_mountpoints(o.rootfs, NULL, o.mounts, o.n_mounts, &plain_etc);
   if (unshare(CLONE_NEWPID) < 0) die("unshare pid namespace: %s", strerror(errno));
   install_forwarding();
   pid_t init = fork();
   if (init < 0) die("fork: %s", strerror(errno));
   if (init == 0) {
+    cleanup_on_die = NULL; /* the outer process cleans up when this one exits */
     /* If the helper is killed (SIGKILL on abort), the whole container goes with it. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     container_init(&o);
   }
   target_pid = init;
   if (pending_sig) kill(init, pending_sig);
-  if (status_fd >= 0) close(status_fd);
+  int report = status_fd;
   status_fd = -1;
   for (;;) {
     int st;
     pid_t r = waitpid(init, &st, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) die("wait: %s", strerror(errno));
+    if (o.rootfs) remove_mountpoints();
+    /* Closed only now: kiln reads the step's report to its end, so it also waits for the cleanup. */
+    if (report >= 0) close(report);
     return status_code(st);
   }
 }
 
+/* Exit 0 when an overlay with an upper dir can be mounted below DIR (which must be empty), in a
+ * private mount namespace that dies with this process: nothing to unmount afterwards. */
+static int cmd_probe_overlay(int argc, char **argv) {
+  if (argc != 2 || strcmp(argv[0], "--dir") != 0) usage("probe-overlay --dir DIR");
+  const char *names[] = {"lower", "upper", "work", "merged"};
+  char paths[4][4096], opts[16800];
+  for (int i = 0; i < 4; i++) {
+    join(paths[i], sizeof paths[i], argv[1], names[i]);
+    if (mkdir(paths[i], 0755) < 0) die("mkdir %s: %s", paths[i], strerror(errno));
+  }
+  if (unshare(CLONE_NEWNS) < 0) die("unshare: %s", strerror(errno));
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
+  snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", paths[0], paths[1], paths[2]);
+  xmount("overlay", paths[3], "overlay", 0, opts);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) usage("kiln-helper run|whiteouts|opaque-dirs ...");
+  if (argc < 2) usage("kiln-helper run|whiteouts|opaque-dirs|probe-overlay ...");
+  if (strcmp(argv[1], "probe-overlay") == 0) return cmd_probe_overlay(argc - 2, argv + 2);
   if (strcmp(argv[1], "run") == 0 && fcntl(3, F_GETFD) >= 0) {
     status_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);

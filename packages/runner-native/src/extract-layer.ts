@@ -18,11 +18,12 @@ const WHITEOUT = '.wh.';
 
 /** What Node cannot create itself; the helper makes it in one call after the tar is read. */
 interface Deferred {
-  readonly whiteouts: string[];
-  readonly opaques: string[];
-  readonly nodes: Array<{ spec: string; path: string; header: Header }>;
+  /** Root-relative components; re-checked in `finish` since later entries may have replaced a parent. */
+  readonly whiteouts: string[][];
+  readonly opaques: string[][];
+  readonly nodes: Array<{ spec: string; parts: string[]; header: Header }>;
   /** Directory mtimes, set last because creating entries inside a directory changes its mtime. */
-  readonly dirTimes: Array<{ path: string; mtime: Date }>;
+  readonly dirTimes: Array<{ parts: string[]; mtime: Date }>;
 }
 
 /**
@@ -31,6 +32,10 @@ interface Deferred {
  * is ever written outside `root`: absolute names and ".." are refused, every parent is resolved with
  * lstat and a symlink parent is `UNSAFE_PATH`, hardlink targets must be inside and not directories.
  * Owner, mode and mtime come from the headers. Reads `tar` to its end, or destroys it on error.
+ * What is applied after the last entry (whiteouts, opaque markers, device nodes, directory
+ * mtimes) is re-resolved first, because a later entry may have turned a parent into a symlink:
+ * deferred nodes then fail with `UNSAFE_PATH`, and the mtime of a replaced directory is dropped.
+ * Names containing NUL are `UNSAFE_PATH`; a truncated or corrupt tar is `UNPACK_FAILED`.
  */
 export async function extractLayer(tar: Readable, root: string): Promise<void> {
   const deferred: Deferred = { whiteouts: [], opaques: [], nodes: [], dirTimes: [] };
@@ -49,6 +54,12 @@ export async function extractLayer(tar: Readable, root: string): Promise<void> {
 
 async function extractEntry(root: string, entry: Entry, deferred: Deferred): Promise<void> {
   const header = entry.header;
+  if (header.name.includes('\0') || (header.linkname ?? '').includes('\0')) {
+    throw new RunnerError(
+      'UNSAFE_PATH',
+      `layer entry name contains a NUL byte: ${JSON.stringify(header.name)}`,
+    );
+  }
   const parts = splitEntryPath(header.name);
   const name = parts.at(-1);
   if (name === undefined) {
@@ -56,7 +67,7 @@ async function extractEntry(root: string, entry: Entry, deferred: Deferred): Pro
     entry.resume();
     if (header.type === 'directory') {
       await applyAttributes(root, header, true);
-      deferred.dirTimes.push({ path: root, mtime: header.mtime ?? new Date(0) });
+      deferred.dirTimes.push({ parts: [], mtime: header.mtime ?? new Date(0) });
     }
     return;
   }
@@ -64,7 +75,7 @@ async function extractEntry(root: string, entry: Entry, deferred: Deferred): Pro
   const parent = await confinedDir(root, parentParts, true);
   if (name === OPAQUE) {
     entry.resume();
-    deferred.opaques.push(parentParts.length > 0 ? parentParts.join('/') : '.');
+    deferred.opaques.push(parentParts);
     return;
   }
   if (name.startsWith(WHITEOUT)) {
@@ -74,25 +85,28 @@ async function extractEntry(root: string, entry: Entry, deferred: Deferred): Pro
       throw new RunnerError('UNSAFE_PATH', `invalid whiteout "${header.name}"`);
     }
     await removeExisting(join(parent, hidden), false);
-    deferred.whiteouts.push([...parentParts, hidden].join('/'));
+    deferred.whiteouts.push([...parentParts, hidden]);
     return;
   }
   const path = join(parent, name);
   await removeExisting(path, header.type === 'directory');
-  await writeEntry(root, path, parts.join('/'), entry, deferred);
+  await writeEntry(root, path, parts, entry, deferred);
 }
 
 async function writeEntry(
   root: string,
   path: string,
-  rel: string,
+  parts: string[],
   entry: Entry,
   deferred: Deferred,
 ): Promise<void> {
   const header = entry.header;
+  const rel = parts.join('/');
   switch (header.type) {
     case 'file':
     case 'contiguous-file':
+      // The parser destroys the entry when the tar ends early; a pipeline from it would never settle.
+      if (entry.destroying) throw new RunnerError('UNPACK_FAILED', `layer tar ends inside "${rel}"`);
       // O_EXCL: never write through a symlink that could have appeared at this name.
       await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
       await applyAttributes(path, header);
@@ -101,7 +115,7 @@ async function writeEntry(
       entry.resume();
       await mkdir(path, { recursive: false }).catch(ignoreExists);
       await applyAttributes(path, header, true);
-      deferred.dirTimes.push({ path, mtime: header.mtime ?? new Date(0) });
+      deferred.dirTimes.push({ parts, mtime: header.mtime ?? new Date(0) });
       return;
     case 'symlink':
       entry.resume();
@@ -131,7 +145,7 @@ async function writeEntry(
       entry.resume();
       const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
       const spec = `${kind}:${header.devmajor ?? 0}:${header.devminor ?? 0}:${rel}`;
-      deferred.nodes.push({ spec, path, header });
+      deferred.nodes.push({ spec, parts, header });
       return;
     }
     default:
@@ -153,10 +167,27 @@ function ignoreExists(error: unknown): void {
 
 async function finish(root: string, deferred: Deferred): Promise<void> {
   const args = ['whiteouts', '--dir', root];
-  for (const w of deferred.whiteouts) args.push('--mknod', w);
-  for (const n of deferred.nodes) args.push('--device', n.spec);
-  for (const o of deferred.opaques) args.push('--opaque', o);
+  for (const w of deferred.whiteouts) {
+    await confinedDir(root, w.slice(0, -1), false);
+    args.push('--mknod', w.join('/'));
+  }
+  const nodePaths: string[] = [];
+  for (const n of deferred.nodes) {
+    nodePaths.push(join(await confinedDir(root, n.parts.slice(0, -1), false), n.parts.at(-1) ?? ''));
+    args.push('--device', n.spec);
+  }
+  for (const o of deferred.opaques) {
+    await confinedDir(root, o, false);
+    args.push('--opaque', o.length > 0 ? o.join('/') : '.');
+  }
   if (args.length > 3) await runHelper(args);
-  for (const n of deferred.nodes) await applyAttributes(n.path, n.header);
-  for (const d of deferred.dirTimes) await lutimes(d.path, d.mtime, d.mtime);
+  for (const [i, n] of deferred.nodes.entries()) await applyAttributes(nodePaths[i] ?? '', n.header);
+  for (const d of deferred.dirTimes) {
+    // A directory replaced later in the tar (by a file or a symlink) keeps its replacement's times.
+    const dir = await confinedDir(root, d.parts, false).catch((error: unknown) => {
+      if (error instanceof RunnerError) return undefined;
+      throw error;
+    });
+    if (dir !== undefined) await lutimes(dir, d.mtime, d.mtime);
+  }
 }

@@ -24,6 +24,20 @@ export async function lookupPath(
   layers: readonly LayerView[],
   path: string,
 ): Promise<FileHeader | undefined> {
+  return (await locatePath(layers, path))?.header;
+}
+
+/** An entry of the merged view and the host path of the layer file that provides it. */
+export interface LocatedEntry {
+  readonly header: FileHeader;
+  readonly hostPath: string;
+}
+
+/** Like {@link lookupPath}, and also says which layer's file it is (for reading its content). */
+export async function locatePath(
+  layers: readonly LayerView[],
+  path: string,
+): Promise<LocatedEntry | undefined> {
   let pending = components(path);
   const resolved: string[] = [];
   let hops = 0;
@@ -37,14 +51,14 @@ export async function lookupPath(
     const hit = await lookupExact(layers, [...resolved, name]);
     if (hit === undefined) return undefined;
     if (pending.length === 0) return hit;
-    if (hit.type === 'symlink') {
+    if (hit.header.type === 'symlink') {
       if (++hops > MAX_SYMLINK_HOPS) return undefined;
-      const target = hit.linkname ?? '';
+      const target = hit.header.linkname ?? '';
       if (target.startsWith('/')) resolved.length = 0;
       pending = [...components(target), ...pending];
       continue;
     }
-    if (hit.type !== 'directory') return undefined;
+    if (hit.header.type !== 'directory') return undefined;
     resolved.push(name);
   }
   return lookupExact(layers, resolved);
@@ -58,7 +72,7 @@ function components(path: string): string[] {
 async function lookupExact(
   layers: readonly LayerView[],
   parts: readonly string[],
-): Promise<FileHeader | undefined> {
+): Promise<LocatedEntry | undefined> {
   const path = parts.join('/');
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i];
@@ -85,7 +99,7 @@ async function lookupExact(
       const type = fileTypeOf(found);
       if (type === undefined) return undefined;
       const linkname = type === 'symlink' ? await readlink(join(layer.dir, path)) : undefined;
-      return headerFromStats(path, found, type, linkname);
+      return { header: headerFromStats(path, found, type, linkname), hostPath: join(layer.dir, path) };
     }
     if (absent && opaqueAbove) return undefined;
   }

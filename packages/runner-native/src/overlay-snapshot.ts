@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises';
 import type { FsChange } from '@kiln/oci';
-import type { Snapshot } from './snapshot.js';
+import type { OverlaySnapshotLayout } from './snapshot.js';
 import { upperChanges } from './upper-changes.js';
 
 /** A Snapshot whose upper and work dirs live together in `dir`, which `release()` removes. */
-export class OverlaySnapshot implements Snapshot {
+export class OverlaySnapshot implements OverlaySnapshotLayout {
+  readonly kind = 'overlay';
   constructor(
     readonly lowerDirs: readonly string[],
     readonly upperDir: string,

@@ -8,6 +8,7 @@ import { Snapshotter } from './snapshotter.js';
 import type { Snapshot } from './snapshot.js';
 import { busyboxEntries, layerTar } from './test/layer-tar.js';
 import { StringSink } from './test/string-sink.js';
+import { describeChanges, mountTable } from './test/step-fixture.js';
 
 const BUSYBOX = sha256Digest('busybox-layer');
 let base: string;
@@ -25,11 +26,11 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   snapshot = await snapshotter.prepare([BUSYBOX]);
-  mountsBefore = await readFile('/proc/self/mountinfo', 'utf8');
+  mountsBefore = await mountTable(base);
 });
 afterEach(async () => {
   // Every step runs in its own mount namespace: the host's mount table never changes.
-  expect(await readFile('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+  expect(await mountTable(base)).toBe(mountsBefore);
   await snapshot.release();
 });
 
@@ -137,4 +138,58 @@ it('reports a sandbox that cannot be set up as SETUP_FAILED', async () => {
 it('leaves the helper nothing to clean up on the host', async () => {
   await run('true');
   expect(execFileSync('ls', ['-A', snapshot.workDir], { encoding: 'utf8' })).toBe('work\n');
+});
+
+describe('Docker-like sandbox details', () => {
+  it('masks /proc paths that leak host information and makes kernel knobs read-only', async () => {
+    const r = await run(
+      [
+        // Masked: read as empty (a file bound to /dev/null, a directory under an empty tmpfs).
+        'for p in /proc/keys /proc/timer_list /proc/kcore /proc/sched_debug; do [ -e $p ] && wc -c < $p; done',
+        'for p in /proc/acpi /proc/scsi /proc/asound /sys/firmware; do [ -d $p ] && ls -A $p | wc -l; done',
+        'echo evil > /proc/sys/kernel/hostname 2>/dev/null || echo sys-ro',
+        'echo h > /proc/sysrq-trigger 2>/dev/null || echo sysrq-ro',
+        'touch /proc/irq/x 2>/dev/null || echo irq-ro',
+        'hostname',
+      ].join('\n'),
+    );
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.slice(-4)).toEqual(['sys-ro', 'sysrq-ro', 'irq-ro', 'kiln']);
+    // At least /proc/keys and /proc/timer_list exist on any kernel kiln supports.
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    expect(lines.slice(0, -4).every((l) => l.trim() === '0')).toBe(true);
+  });
+
+  it('gives the step its own /etc/hostname, and nothing of it reaches the changes', async () => {
+    const r = await run('cat /etc/hostname; grep -c . /etc/hosts >/dev/null; echo ok', {
+      hostname: 'stepbox',
+    });
+    expect(r.stdout).toBe('stepbox\nok\n');
+    expect(await describeChanges(snapshot.changes())).toEqual([]);
+  });
+
+  it.each([
+    ['exit 125', 125],
+    ['exit 255', 255],
+    ['kill -SEGV $$', 139],
+    ['kill -KILL $$', 137],
+    ['exec /etc/passwd', 126],
+  ])('reports `%s` as exit code %i, not as a setup failure or a kiln signal', async (script, code) => {
+    expect(await run(script)).toMatchObject({ exitCode: code });
+    expect((await run(script)).signal).toBeUndefined();
+  });
+
+  it('applies rlimits, and clamps a request above the current hard limit to it', async () => {
+    const hard = /^Max open files\s+\d+\s+(\d+)/m.exec(await readFile('/proc/self/limits', 'utf8'))?.[1];
+    expect(hard).toBeDefined();
+    const lowered = await run('ulimit -n; ulimit -Hn', { rlimits: { nofile: { soft: 64, hard: 128 } } });
+    expect(lowered.stdout).toBe('64\n128\n');
+    const raised = await run('ulimit -Hn; ulimit -n', {
+      rlimits: { nofile: { soft: Number.POSITIVE_INFINITY }, core: { soft: 0 } },
+    });
+    expect(raised.stdout).toBe(`${hard}\n${hard}\n`);
+    await expect(run('true', { rlimits: { nofile: { soft: 10, hard: 5 } } })).rejects.toMatchObject({
+      code: 'BAD_RLIMIT',
+    });
+  });
 });

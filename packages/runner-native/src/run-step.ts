@@ -2,6 +2,9 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { helperPath } from './helper-path.js';
+import { mountArgs } from './mount-args.js';
+import { rlimitArgs, type Rlimits } from './rlimits.js';
+import type { RunMount } from './run-mount.js';
 import { requireRoot } from './require-root.js';
 import { RunnerError } from './runner-error.js';
 import type { Snapshot } from './snapshot.js';
@@ -19,6 +22,10 @@ export interface RunSpec {
   /** Default "kiln". */
   readonly hostname?: string;
   readonly network: 'host' | 'none';
+  /** Mounted in order of depth (parents first); never part of the step's changes. */
+  readonly mounts?: readonly RunMount[];
+  /** Clamped to the current hard limits (see `rlimitArgs`). */
+  readonly rlimits?: Rlimits;
 }
 
 /** Where the step's output goes; `runStep` writes to them but never ends them. */
@@ -42,13 +49,14 @@ const KILL_AFTER_MS = 2000;
  * command started is gone by then (they die with the PID namespace). A non-zero exit is a
  * result, not an error. Abort sends SIGTERM, then SIGKILL after 2 s. Throws `SETUP_FAILED` when
  * the sandbox could not be set up (the command never ran), `SPAWN_FAILED` when the helper could
- * not start, `NOT_ROOT` / `HELPER_MISSING` before trying.
+ * not start, `NOT_ROOT` / `HELPER_MISSING` / `BAD_MOUNT` / `BAD_RLIMIT` before trying.
  */
 export async function runStep(spec: RunSpec, io: StdioSinks, signal?: AbortSignal): Promise<StepResult> {
   requireRoot('running a step');
   const helper = helperPath();
   signal?.throwIfAborted();
-  const child = spawn(helper, helperArgs(spec), { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: {} });
+  const args = helperArgs(spec);
+  const child = spawn(helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: {} });
   child.stdout?.pipe(io.stdout, { end: false });
   child.stderr?.pipe(io.stderr, { end: false });
   const status = collect(child.stdio[3] as Readable | null);
@@ -93,8 +101,13 @@ export async function runStep(spec: RunSpec, io: StdioSinks, signal?: AbortSigna
 function helperArgs(spec: RunSpec): string[] {
   const s = spec.snapshot;
   const args = ['run'];
-  for (const lower of s.lowerDirs) args.push('--lower', lower);
-  args.push('--upper', s.upperDir, '--work', s.workDir, '--cwd', spec.cwd, '--network', spec.network);
+  if (s.kind === 'copy') args.push('--rootfs', s.rootfsDir);
+  else {
+    for (const lower of s.lowerDirs) args.push('--lower', lower);
+    args.push('--upper', s.upperDir);
+  }
+  args.push('--work', s.workDir, '--cwd', spec.cwd, '--network', spec.network);
+  args.push(...mountArgs(spec.mounts ?? []), ...rlimitArgs(spec.rlimits ?? {}));
   if (spec.user !== undefined && spec.user !== '') args.push('--user', spec.user);
   if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
   for (const e of spec.env) args.push('--env', e);

@@ -6,7 +6,9 @@ export type RunnerErrorCode =
   | 'UNSAFE_PATH'
   | 'UNPACK_FAILED'
   | 'LAYER_MISSING'
-  | 'NOT_ROOT';
+  | 'NOT_ROOT'
+  | 'BAD_MOUNT'
+  | 'BAD_RLIMIT';
 
 /** The one error class of @kiln/runner-native: a string code, a message, an optional hint, the cause. */
 export class RunnerError extends Error {

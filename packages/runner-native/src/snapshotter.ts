@@ -1,27 +1,64 @@
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { digestHex, type Digest, type FileHeader } from '@kiln/oci';
+import { digestHex, sha256Digest, type Digest, type FileHeader } from '@kiln/oci';
+import { CopySnapshot } from './copy-snapshot.js';
+import { recordTree } from './copy-changes.js';
 import { extractLayer } from './extract-layer.js';
 import { lookupPath, type LayerView } from './lookup-path.js';
+import { mergeLayers } from './merge-layers.js';
 import { opaqueDirs } from './opaque-dirs.js';
 import { removeOrphans } from './remove-orphans.js';
 import { OverlaySnapshot } from './overlay-snapshot.js';
+import { probeOverlay } from './probe-overlay.js';
 import { requireRoot } from './require-root.js';
 import { RunnerError } from './runner-error.js';
 import type { Snapshot } from './snapshot.js';
 
+/** `overlay`: overlayfs snapshots; `copy`: plain copies diffed by walking (hosts without overlayfs); `auto`: overlay when a probe mount works. */
+export type SnapshotterKind = 'overlay' | 'copy' | 'auto';
+
+export interface SnapshotterOptions {
+  /** Default `auto`. */
+  readonly kind?: SnapshotterKind;
+}
+
 /**
- * Unpacked layers and active overlay snapshots under one root directory:
+ * Unpacked layers, active snapshots and cache mounts under one root directory:
  * `layers/<hex>/` (one lower dir per diffId, immutable once renamed into place),
- * `active/<random>/{upper,work}` (one per prepared snapshot) and `empty/` (the lower dir of an
- * image without layers). Safe to share between processes: every layer appears by atomic rename.
+ * `active/<random>/{upper,work}` or `{rootfs,work}` (one per prepared snapshot), `empty/` (the
+ * lower dir of an image without layers) and `cache/<hex of id>/` (RUN --mount=type=cache).
+ * Safe to share between processes: every layer appears by atomic rename.
  */
 export class Snapshotter {
   /** Opaque directories per layer; layers never change once unpacked, so this never goes stale. */
   private readonly opaque = new Map<string, Promise<Set<string>>>();
+  private resolved: Promise<'overlay' | 'copy'> | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly options: SnapshotterOptions = {},
+  ) {}
+
+  /** The kind of snapshot `prepare()` makes; `auto` probes an overlay mount once. */
+  kind(): Promise<'overlay' | 'copy'> {
+    const wanted = this.options.kind ?? 'auto';
+    if (wanted !== 'auto') return Promise.resolve(wanted);
+    this.resolved ??= mkdir(this.root, { recursive: true })
+      .then(() => probeOverlay(this.root))
+      .then((ok) => (ok ? 'overlay' : 'copy'));
+    return this.resolved;
+  }
+
+  /**
+   * The persistent directory of the cache mount `id` (created, empty, when new): pass it as a
+   * `CacheMount.source`. Ids are hashed into names, so any string is safe.
+   */
+  async cacheDir(id: string): Promise<string> {
+    const dir = join(this.root, 'cache', digestHex(sha256Digest(id)));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
 
   layerDir(diffId: Digest): string {
     return join(this.root, 'layers', digestHex(diffId));
@@ -76,6 +113,7 @@ export class Snapshotter {
     const active = join(this.root, 'active');
     await mkdir(active, { recursive: true });
     const dir = await mkdtemp(join(active, `s-${process.pid}-`));
+    if ((await this.kind()) === 'copy') return this.prepareCopy(lowers, dir);
     const upper = join(dir, 'upper');
     const work = join(dir, 'work');
     // The upper dir's own attributes become those of the container's "/".
@@ -105,6 +143,7 @@ export class Snapshotter {
     return removeOrphans([
       { dir: join(this.root, 'layers'), pattern: /^\.unpack-(\d+)-/ },
       { dir: join(this.root, 'active'), pattern: /^s-(\d+)-/ },
+      { dir: this.root, pattern: /^\.probe-(\d+)-/ },
     ]);
   }
 
@@ -119,6 +158,24 @@ export class Snapshotter {
       removed++;
     }
     return removed;
+  }
+
+  private async prepareCopy(lowers: readonly Digest[], dir: string): Promise<Snapshot> {
+    const rootfs = join(dir, 'rootfs');
+    const work = join(dir, 'work');
+    try {
+      await mkdir(rootfs, { mode: 0o755 });
+      await chmod(rootfs, 0o755);
+      await mkdir(work, { mode: 0o700 });
+      const layers: LayerView[] = [];
+      for (const diffId of lowers)
+        layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueOf(diffId) });
+      await mergeLayers(layers, rootfs);
+      return new CopySnapshot(rootfs, work, dir, await recordTree(rootfs));
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   private opaqueOf(diffId: Digest): Promise<Set<string>> {

@@ -1,0 +1,63 @@
+/* What kiln-helper.c (commands, namespaces, users) and run-mounts.c (mount points and the
+ * step's mounts) share. Everything here runs before the command is exec'd. */
+#ifndef KILN_HELPER_H
+#define KILN_HELPER_H
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#define EXIT_SETUP 125
+#define MAX_MOUNTS 64
+
+extern int status_fd;
+
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* a + "/" + b into out, or a setup error when it does not fit. */
+void join(char *out, size_t cap, const char *a, const char *b);
+void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);
+void touch(const char *path, mode_t mode);
+/* Copies a host file; a missing `from` gives an empty file (as Docker does for hosts files). */
+void copy_file(const char *from, const char *to);
+void copy_attrs(const char *path, const struct stat *st);
+
+enum mount_type { MOUNT_BIND, MOUNT_CACHE, MOUNT_TMPFS, MOUNT_SECRET };
+enum sharing { SHARING_SHARED, SHARING_PRIVATE, SHARING_LOCKED };
+
+/* One `--mount TYPE SRC DST OPTS` of the step. */
+struct user_mount {
+  enum mount_type type;
+  const char *src; /* host path; for cache the cache's base dir; unused for tmpfs */
+  const char *dst; /* absolute, normalised, never "/" */
+  int rw, is_dir;
+  unsigned long long size; /* tmpfs bytes, 0 for the kernel default */
+  uid_t uid;
+  gid_t gid;
+  mode_t mode;
+  enum sharing sharing;
+  char host[4096]; /* what gets mounted: the cache instance, the staged secret copy */
+};
+
+/* Which of /etc/hosts, /etc/resolv.conf and /etc/hostname get the step's own file. */
+struct etc_plan {
+  int hosts, resolv, hostname;
+};
+
+void parse_mount(struct user_mount *m, const char *type, const char *src, const char *dst, const char *opts);
+
+/* Creates the mount points missing from the rootfs seen at `lookup`. With `init` non-NULL they
+ * are created there (the overlay's init layer, with the attributes of the directories they
+ * shadow); otherwise directly in `lookup` and remembered for `remove_mountpoints`. Returns
+ * whether `init` was needed. */
+int plan_mountpoints(const char *lookup, const char *init, const struct user_mount *ms, int n,
+                     struct etc_plan *etc);
+/* Copy mode: removes what plan_mountpoints created and restores its parents' times. */
+void remove_mountpoints(void);
+
+/* Picks the cache instance (taking its lock) and stages secret copies on the private tmpfs. */
+void prepare_mounts(struct user_mount *ms, int n, const char *stage);
+/* Mounts the step's mounts in order, below `rootfs`. */
+void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, const char *stage);
+/* Docker's masked and read-only paths of /proc and /sys. */
+void mask_paths(const char *rootfs);
+
+#endif
