@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
 import { LayerStore, type Image } from '@kiln/layer-store';
@@ -6,10 +7,11 @@ import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter } from '@kiln/runner-native';
 import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
 import { BuilderError } from './builder-error.js';
+import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
 import type { OutputSpec } from './outputs/output-spec.js';
-import { plan, type BuildGraph } from './plan/plan.js';
+import { plan, stageIndexOf, type BuildGraph } from './plan/plan.js';
 import { silentReporter, type Reporter } from './progress/reporter.js';
 import { runStages } from './schedule/run-stages.js';
 import type { StageState } from './state/stage-state.js';
@@ -27,9 +29,12 @@ export interface BuildOptions {
   readonly target?: string;
   readonly noCache?: boolean;
   readonly outputs?: readonly OutputSpec[];
+  /** Stages run at the same time at most (default: the number of cores). */
   readonly jobs?: number;
   readonly network?: 'host' | 'none';
   readonly sourceDateEpoch?: number;
+  /** Registries reached over plain HTTP besides loopback ones (`host` or `host:port`). */
+  readonly insecureRegistries?: readonly string[];
 }
 
 export interface BuildResult {
@@ -71,6 +76,7 @@ export async function build(
       store,
       snapshotter,
       contextDir,
+      dockerfilePath,
       tags,
       buildArgs,
     });
@@ -87,6 +93,7 @@ interface Prepared {
   readonly store: LayerStore;
   readonly snapshotter: Snapshotter;
   readonly contextDir: string;
+  readonly dockerfilePath: string;
   readonly tags: readonly string[];
   readonly buildArgs: ReadonlyMap<string, string>;
 }
@@ -101,6 +108,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     reporter,
     signal,
     contextDir,
+    contextFilter: await loadContextFilter(contextDir, p.dockerfilePath),
     file: df.file,
     escape: df.escape,
     buildArgs,
@@ -109,13 +117,15 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     created: new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString(),
     sourceDateEpoch: epoch,
     defaultNetwork: options.network ?? 'host',
+    insecureRegistries: options.insecureRegistries,
+    inflight: new Map(),
   };
   let nextId = 1;
   const results = await runStages<StageState>(
     graph.order,
     (i) => dependencies(graph, i),
     (i, deps) => buildStage(graph, df, i, deps, ctx, () => nextId++),
-    { jobs: options.jobs ?? 1, signal },
+    { jobs: options.jobs ?? availableParallelism(), signal },
   );
   const final = results.get(graph.target);
   if (!final) throw new Error('internal: target stage has no result');
@@ -128,9 +138,8 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   return { manifestDigest: image.manifestDescriptor.digest, image, tags };
 }
 
-function dependencies(graph: BuildGraph, index: number): number[] {
-  const base = graph.stages[index]?.base;
-  return base?.kind === 'stage' ? [base.index] : [];
+function dependencies(graph: BuildGraph, index: number): readonly number[] {
+  return graph.stages[index]?.deps ?? [];
 }
 
 async function buildStage(
@@ -138,11 +147,17 @@ async function buildStage(
   df: Dockerfile,
   index: number,
   deps: ReadonlyMap<number, StageState>,
-  ctx: StepContext,
+  buildCtx: StepContext,
   newId: () => number,
 ): Promise<StageState> {
   const stage = graph.stages[index];
   if (!stage) throw new Error(`internal: no stage ${index}`);
+  const names = new Map(graph.stages.flatMap((s) => (s.name ? [[s.name, s.index] as const] : [])));
+  const fromStage = (ref: string): StageState | undefined => {
+    const i = stageIndexOf(ref, names, index);
+    return i === undefined ? undefined : deps.get(i);
+  };
+  const ctx: StepContext = { ...buildCtx, fromStage };
   const visible = 1 + stage.instructions.filter(isVisibleStep).length;
   const label = (n: number): string => `[${stage.name ? `${stage.name} ` : ''}${n}/${visible}]`;
   let n = 1;
@@ -157,7 +172,12 @@ async function buildStage(
     state = { ...parent, args: new Map(), cmdSet: false };
   } else {
     const location = { file: df.file, ...stage.from.range.start };
-    state = imageState(await resolveLocalImage(ctx.store, stage.base.ref, location));
+    state = imageState(
+      await resolveLocalImage(ctx.store, stage.base.ref, location, {
+        insecure: ctx.insecureRegistries,
+        signal: ctx.signal,
+      }),
+    );
   }
   ctx.reporter.event({ type: 'step-done', id: fromId, seconds: (Date.now() - started) / 1000 });
   for (const ins of stage.instructions) {

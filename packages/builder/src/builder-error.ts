@@ -17,7 +17,9 @@ export type BuilderErrorCode =
   | 'INVALID_OUTPUT'
   | 'CANCELLED'
   | 'STORE_BUSY'
-  | 'STORE_CORRUPT';
+  | 'STORE_CORRUPT'
+  | 'IMAGE_NOT_FOUND'
+  | 'INVALID_ARGUMENT';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

@@ -6,3 +6,5 @@ export { cacheKey } from './cache/cache-key.js';
 export { parseOutputSpec, type OutputSpec } from './outputs/output-spec.js';
 export { silentReporter, type BuildEvent, type Reporter } from './progress/reporter.js';
 export { prune, type PruneResult } from './prune.js';
+export { saveImages, loadImages } from './images-archive.js';
+export { storeDiskUsage, type DiskUsage } from './store-disk-usage.js';

@@ -13,13 +13,19 @@ export interface PruneResult {
 }
 
 /**
- * Frees space in a store: blobs no tag or cache record reaches (`all` drops the build cache too),
+ * Frees space in a store: blobs no tag or cache record reaches (`all` drops the build cache too;
+ * `keepDuration` drops records unused for that long; `keepStorage` then evicts least-recently-used
+ * records until the blobs fit, tagged images always kept),
  * unpacked layers no remaining blob describes, and what killed builds left behind. Refuses while
  * a build is running on the store, since its blobs are not yet reachable.
  */
 export async function prune(options: {
   readonly root: string;
   readonly all?: boolean;
+  /** Keep at most this many bytes of blobs, evicting least-recently-used cache records first. */
+  readonly keepStorage?: number;
+  /** Drop cache records not used for this many milliseconds. */
+  readonly keepDuration?: number;
 }): Promise<PruneResult> {
   const live = await countLiveBuilds(options.root);
   if (live > 0) {
@@ -30,7 +36,11 @@ export async function prune(options: {
   const store = await LayerStore.open(options.root);
   const snapshotter = new Snapshotter(snapshotRoot(options.root));
   const leftovers = await snapshotter.removeStale();
-  const gc = await store.collectGarbage({ dropCache: options.all ?? false });
+  const gc = await store.collectGarbage({
+    dropCache: options.all ?? false,
+    ...(options.keepDuration !== undefined ? { keepSince: Date.now() - options.keepDuration } : {}),
+    ...(options.keepStorage !== undefined ? { keepBytes: options.keepStorage } : {}),
+  });
   const removedUnpackedLayers = await snapshotter.prune(gc.keptDiffIds);
   return {
     removedBlobs: gc.removedBlobs,

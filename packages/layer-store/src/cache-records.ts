@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
@@ -37,4 +37,15 @@ export async function getCacheRecord(paths: StorePaths, key: string): Promise<un
 /** Stores `record` (canonical JSON) under `key` atomically; the last writer wins. */
 export async function putCacheRecord(paths: StorePaths, key: string, record: unknown): Promise<void> {
   await writeFileAtomic(paths.tmp, recordPath(paths, key), canonicalJson(record));
+}
+
+/**
+ * Marks the record under `key` as used now (its file's mtime), which least-recently-used eviction
+ * (`collectGarbage` with `keepBytes` / `keepSince`) reads. A missing record is ignored.
+ */
+export async function touchCacheRecord(paths: StorePaths, key: string): Promise<void> {
+  const now = new Date();
+  await utimes(recordPath(paths, key), now, now).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }

@@ -9,7 +9,7 @@ import { fsyncPath } from './fsync-path.js';
 import type { Image } from './images.js';
 import { openBlob } from './open-blob.js';
 import type { StorePaths } from './store-paths.js';
-import type { TarHeader } from './tar-header.js';
+import { layoutHeader } from './layout-header.js';
 import { tarPackChunks } from './tar-pack-chunks.js';
 import { tempName } from './temp-name.js';
 import { writeFileAtomic } from './write-file-atomic.js';
@@ -125,21 +125,4 @@ async function exportTar(
   } finally {
     await rm(tmp, { force: true });
   }
-}
-
-function layoutHeader(name: string, size: number, type: 'file' | 'directory'): TarHeader {
-  return {
-    name,
-    size,
-    type,
-    mode: type === 'directory' ? 0o40755 : 0o100644,
-    uid: 0,
-    gid: 0,
-    uname: '',
-    gname: '',
-    mtime: new Date(0),
-    linkname: '',
-    devmajor: 0,
-    devminor: 0,
-  };
 }

@@ -1,5 +1,6 @@
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isGzipFile } from './is-gzip-file.js';
 import { layerChangesFromDirectory } from './layer-changes-from-directory.js';
 import { layerChangesFromTar } from './layer-changes-from-tar.js';
 import type { StorePaths } from './store-paths.js';
@@ -17,18 +18,8 @@ export async function importRootfs(paths: StorePaths, source: string): Promise<L
   const scratch = join(paths.tmp, tempName());
   await mkdir(scratch);
   try {
-    return await writeLayer(paths, layerChangesFromTar(source, await isGzip(source), scratch));
+    return await writeLayer(paths, layerChangesFromTar(source, await isGzipFile(source), scratch));
   } finally {
     await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-async function isGzip(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await fh.close();
   }
 }

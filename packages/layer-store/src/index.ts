@@ -6,4 +6,7 @@ export type { TagEntry } from './tags.js';
 export type { VerifyReport } from './verify-store.js';
 export type { ExportOciLayoutOptions } from './export-oci-layout.js';
 export { layerChangesFromDirectory } from './layer-changes-from-directory.js';
-export type { GarbageReport } from './collect-garbage.js';
+export type { GarbageReport, CollectGarbageOptions } from './collect-garbage.js';
+export type { ArchiveImage, WriteImageArchiveOptions } from './write-image-archive.js';
+export type { LoadedImage } from './load-image-archive.js';
+export { directoryUsage, type StoreUsage, type Usage } from './disk-usage.js';

@@ -13,7 +13,9 @@ export type LayerStoreErrorCode =
   | 'UNSAFE_PATH'
   | 'UNSUPPORTED_ENTRY'
   | 'UNSUPPORTED_STORE_VERSION'
-  | 'LOCK_TIMEOUT';
+  | 'LOCK_TIMEOUT'
+  | 'INCOMPATIBLE_MEDIA_TYPE'
+  | 'INVALID_ARCHIVE';
 
 /** The one error class of @kiln/layer-store: a string code, a message, an optional hint and cause. */
 export class LayerStoreError extends Error {

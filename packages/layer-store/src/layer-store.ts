@@ -1,9 +1,16 @@
-import { collectGarbage, type GarbageReport } from './collect-garbage.js';
+import { collectGarbage, type CollectGarbageOptions, type GarbageReport } from './collect-garbage.js';
+import { diskUsage, type StoreUsage } from './disk-usage.js';
+import { loadImageArchive, type LoadedImage } from './load-image-archive.js';
+import {
+  writeImageArchive,
+  type ArchiveImage,
+  type WriteImageArchiveOptions,
+} from './write-image-archive.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { canonicalJson, type Descriptor, type Digest, type FsChange, type ImageConfig } from '@kiln/oci';
-import { getCacheRecord, putCacheRecord } from './cache-records.js';
+import { getCacheRecord, putCacheRecord, touchCacheRecord } from './cache-records.js';
 import { exportOciLayout } from './export-oci-layout.js';
 import { importRootfs } from './import-rootfs.js';
 import { emptyIndex } from './index-file.js';
@@ -107,6 +114,26 @@ export class LayerStore {
     return putCacheRecord(this.paths, key, record);
   }
 
+  /** Records a cache hit on `key` (see {@link touchCacheRecord}); a missing record is ignored. */
+  touchCacheRecord(key: string): Promise<void> {
+    return touchCacheRecord(this.paths, key);
+  }
+
+  /** Writes images as one docker-archive or OCI-archive tar; see {@link writeImageArchive}. */
+  saveImages(images: readonly ArchiveImage[], dest: string, opts: WriteImageArchiveOptions): Promise<void> {
+    return writeImageArchive(this.paths, images, dest, opts);
+  }
+
+  /** Loads and tags the images of a docker-archive or OCI-archive tar; see {@link loadImageArchive}. */
+  loadImages(file: string): Promise<LoadedImage[]> {
+    return loadImageArchive(this.paths, file);
+  }
+
+  /** Blob space by kind; see {@link diskUsage}. */
+  diskUsage(): Promise<StoreUsage> {
+    return diskUsage(this.paths);
+  }
+
   exportOciLayout(image: Image, refName: string, dest: string, opts: { tar: boolean }): Promise<void> {
     return exportOciLayout(this.paths, image, refName, dest, opts);
   }
@@ -116,7 +143,7 @@ export class LayerStore {
   }
 
   /** Removes unreferenced blobs (see {@link collectGarbage}); the caller ensures no build is writing. */
-  collectGarbage(opts: { readonly dropCache: boolean }): Promise<GarbageReport> {
+  collectGarbage(opts: CollectGarbageOptions): Promise<GarbageReport> {
     return collectGarbage(this.paths, opts);
   }
 

@@ -9,6 +9,8 @@ import {
 import type { Image, LayerStore } from '@kiln/layer-store';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
+import { pullIntoStore, type RegistryAccess } from './pull-into-store.js';
+import { RegistryError } from '@kiln/registry';
 import type { StageState } from '../state/stage-state.js';
 
 /** The state a stage starts from when its base is `scratch`. */
@@ -52,13 +54,14 @@ export function imageState(image: Image): StageState {
 }
 
 /**
- * Finds a base image in the local store: `name[:tag]` or `name@sha256:…`. Registries come in a
- * later issue; until then a missing image is an error that says how to get one.
+ * Finds a base image: `name[:tag]` or `name@sha256:…`, in the local store first, then pulled
+ * from its registry (and tagged locally under the normalised name).
  */
 export async function resolveLocalImage(
   store: LayerStore,
   ref: string,
   location?: ErrorLocation,
+  registry: RegistryAccess = {},
 ): Promise<Image> {
   const at = ref.indexOf('@');
   if (at >= 0) {
@@ -70,8 +73,20 @@ export async function resolveLocalImage(
     const found = (await store.resolveTag(name)) ?? (await store.resolveTag(ref));
     if (found) return store.readImage(found.digest);
   }
-  throw new BuilderError('BASE_NOT_FOUND', `base image "${ref}" not found in the local store`, {
-    location,
-    hint: 'import a root filesystem with `kiln import ROOTFS NAME` (pulling from registries comes later)',
-  });
+  try {
+    return await pullIntoStore(store, ref, registry);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new BuilderError(
+      'BASE_NOT_FOUND',
+      `base image "${ref}": not in the local store, and pulling failed: ${why}`,
+      {
+        location,
+        cause,
+        hint:
+          (cause instanceof RegistryError && cause.hint) ||
+          'import a root filesystem with `kiln import ROOTFS NAME`',
+      },
+    );
+  }
 }

@@ -10,7 +10,8 @@ export interface CachedStep {
 
 /**
  * Looks a step up in the local cache. A record whose layer blob is gone (pruned, or never
- * finished) is a miss, so a cache hit never yields an image with a missing blob.
+ * finished) is a miss, so a cache hit never yields an image with a missing blob. A hit marks the
+ * record as used now.
  */
 export async function lookupStep(ctx: StepContext, key: string): Promise<CachedStep | undefined> {
   if (ctx.noCache) return undefined;
@@ -22,6 +23,8 @@ export async function lookupStep(ctx: StepContext, key: string): Promise<CachedS
   ) {
     return undefined;
   }
+  // Least-recently-used eviction (`kiln prune --keep-storage/--keep-duration`) reads this.
+  await ctx.store.touchCacheRecord(key);
   return record;
 }
 

@@ -5,4 +5,6 @@ export interface CliIo {
   readonly signal: AbortSignal;
   /** Set by `build` so errors can show a code frame from the Dockerfile. */
   dockerfileForErrors?: string;
+  /** `--insecure-registry` hosts: reached over plain HTTP (loopback hosts always are). */
+  insecureRegistries?: readonly string[];
 }

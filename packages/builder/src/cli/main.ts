@@ -1,10 +1,15 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build-command.js';
+import { duCommand } from './commands/du-command.js';
 import { imagesCommand } from './commands/images-command.js';
 import { importCommand } from './commands/import-command.js';
 import { inspectCommand } from './commands/inspect-command.js';
+import { loadCommand } from './commands/load-command.js';
+import { pullCommand } from './commands/pull-command.js';
+import { pushCommand } from './commands/push-command.js';
 import { pruneCommand } from './commands/prune-command.js';
+import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
 import type { CliIo } from './cli-io.js';
 import { renderError } from './render-error.js';
@@ -28,15 +33,26 @@ async function main(): Promise<number> {
   let cli = yargs(hideBin(process.argv))
     .scriptName('kiln')
     .option('root', { type: 'string', describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)' })
+    .option('insecure-registry', {
+      type: 'string',
+      describe: 'registry host[:port] to reach over plain HTTP (repeatable)',
+    })
     .middleware((argv) => {
       argv.root = storeRoot(argv.root, process.env, process.getuid?.() ?? 0);
+      const insecure = argv['insecure-registry'];
+      io.insecureRegistries = insecure === undefined ? [] : ([] as string[]).concat(insecure);
     }) as unknown as Argv<{ root: string }>;
   cli = buildCommand(cli, io);
   cli = importCommand(cli, io);
   cli = imagesCommand(cli, io);
   cli = inspectCommand(cli, io);
+  cli = pullCommand(cli, io);
+  cli = pushCommand(cli, io);
   cli = pruneCommand(cli, io);
   cli = storeCommand(cli, io);
+  cli = saveCommand(cli, io);
+  cli = loadCommand(cli, io);
+  cli = duCommand(cli, io);
   try {
     await cli
       .demandCommand(1)

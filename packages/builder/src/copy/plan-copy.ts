@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { FileHeader, FsChange } from '@kiln/oci';
+import type { SourceEntry, SourceTree } from './source-tree.js';
 
 /** One entry a COPY writes: where it goes in the image and where its bytes come from. */
 export interface CopyEntry {
@@ -17,70 +17,84 @@ export interface CopyOwnership {
   readonly mode?: number;
 }
 
+const MAX_SYMLINK_HOPS = 40;
+
 /**
- * Lists what copying the host path `src` to the image path `dest` (root-relative) writes: a
- * file or symlink becomes `dest`; a directory's contents go below `dest`, recursively, in
- * sorted order. Ownership comes from `owner` (never from the host), mtimes from the host files.
+ * The entry a COPY source names, following symlinks (the source itself, as BuildKit does) inside
+ * the tree's root: an absolute target is taken relative to the root. Undefined when dangling.
  */
-export async function planCopy(src: string, dest: string, owner: CopyOwnership): Promise<CopyEntry[]> {
+export async function resolveSource(tree: SourceTree, rel: string): Promise<SourceEntry | undefined> {
+  let path = rel;
+  for (let hop = 0; hop <= MAX_SYMLINK_HOPS; hop++) {
+    const e = await tree.entry(path);
+    if (e?.header.type !== 'symlink') return e;
+    const target = e.header.linkname ?? '';
+    path = posix
+      .normalize(target.startsWith('/') ? target : posix.join('/', posix.dirname(path), target))
+      .replace(/^\/+/, '');
+  }
+  return undefined;
+}
+
+/**
+ * Lists what copying `src` (an entry of `tree`) to the image path `dest` (root-relative) writes:
+ * a file becomes `dest`; a directory's contents go below `dest`, recursively, in sorted order;
+ * symlinks inside a directory are copied as symlinks. Ownership comes from `owner` (never from
+ * the source), mtimes from the source files.
+ */
+export async function planCopy(
+  tree: SourceTree,
+  src: SourceEntry,
+  dest: string,
+  owner: CopyOwnership,
+): Promise<CopyEntry[]> {
   const out: CopyEntry[] = [];
-  const st = await lstat(src);
-  if (st.isDirectory()) {
+  if (src.header.type === 'directory') {
     // The image root itself is never an entry of a layer.
-    if (dest !== '') out.push({ header: dirHeader(dest, st.mode, st.mtime, owner) });
-    await walk(src, dest, owner, out);
+    if (dest !== '') out.push({ header: retarget(src.header, dest, owner) });
+    await walk(tree, src.header.path, dest, owner, out);
   } else {
-    out.push(await entryFor(src, dest, owner));
+    out.push(entryFor(src, dest, owner));
   }
   return out;
 }
 
-async function walk(dir: string, dest: string, owner: CopyOwnership, out: CopyEntry[]): Promise<void> {
-  for (const name of (await readdir(dir)).sort()) {
-    const src = posix.join(dir, name);
+async function walk(
+  tree: SourceTree,
+  dir: string,
+  dest: string,
+  owner: CopyOwnership,
+  out: CopyEntry[],
+): Promise<void> {
+  for (const name of await tree.list(dir)) {
+    const e = await tree.entry(dir === '' ? name : posix.join(dir, name));
+    if (!e) continue;
     const target = dest === '' ? name : posix.join(dest, name);
-    const st = await lstat(src);
-    if (st.isDirectory()) {
-      out.push({ header: dirHeader(target, st.mode, st.mtime, owner) });
-      await walk(src, target, owner, out);
+    if (e.header.type === 'directory') {
+      out.push({ header: retarget(e.header, target, owner) });
+      await walk(tree, e.header.path, target, owner, out);
     } else {
-      out.push(await entryFor(src, target, owner));
+      out.push(entryFor(e, target, owner));
     }
   }
 }
 
-function dirHeader(path: string, mode: number, mtime: Date, owner: CopyOwnership): FileHeader {
-  return {
-    path,
-    type: 'directory',
-    mode: owner.mode ?? mode & 0o7777,
-    uid: owner.uid,
-    gid: owner.gid,
-    size: 0,
-    mtime,
-  };
+function retarget(h: FileHeader, path: string, owner: CopyOwnership): FileHeader {
+  const mode = owner.mode ?? h.mode;
+  return { ...h, path, uid: owner.uid, gid: owner.gid, mode: h.type === 'symlink' ? 0o777 : mode };
 }
 
-async function entryFor(src: string, path: string, owner: CopyOwnership): Promise<CopyEntry> {
-  const st = await lstat(src);
-  const base = { path, uid: owner.uid, gid: owner.gid, mtime: st.mtime };
-  if (st.isSymbolicLink()) {
-    return { header: { ...base, type: 'symlink', mode: 0o777, size: 0, linkname: await readlink(src) } };
-  }
-  if (st.isFile()) {
-    return {
-      header: { ...base, type: 'file', mode: owner.mode ?? st.mode & 0o7777, size: st.size },
-      source: src,
-    };
-  }
-  // Sockets, fifos and devices in a build context are not copied, as in BuildKit.
-  return { header: { ...base, type: 'fifo', mode: st.mode & 0o7777, size: 0 } };
+function entryFor(e: SourceEntry, path: string, owner: CopyOwnership): CopyEntry {
+  const header = retarget(e.header, path, owner);
+  return header.type === 'file' ? { header, source: e.hostPath } : { header };
 }
 
 /** The entries as a layer changeset; each file is opened only when the layer writer reads it. */
 export async function* copyChanges(entries: readonly CopyEntry[]): AsyncIterable<FsChange> {
   for (const e of entries) {
-    if (e.header.type === 'fifo') continue;
+    // Sockets, fifos and devices in a build context are not copied, as in BuildKit.
+    if (e.header.type === 'fifo' || e.header.type === 'char-device' || e.header.type === 'block-device')
+      continue;
     const source = e.source;
     yield source
       ? { kind: 'upsert', header: e.header, open: () => createReadStream(source) }

@@ -11,6 +11,8 @@ export interface StagePlan {
     | { readonly kind: 'image'; readonly ref: string }
     | { readonly kind: 'stage'; readonly index: number };
   readonly instructions: readonly Instruction[];
+  /** Earlier stages this one needs: its base stage and every `COPY --from=<stage>`. */
+  readonly deps: readonly number[];
 }
 
 /** The build as data: stages, the target, and the stages it needs in dependency order. */
@@ -37,12 +39,21 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
     if (!current) return;
     const index = stages.length;
     const base = resolveBase(current.from, names, globalArgs, df);
+    const deps = new Set<number>(base.kind === 'stage' ? [base.index] : []);
+    for (const ins of current.instructions) {
+      if ((ins.kind === 'copy' || ins.kind === 'add') && ins.from !== undefined) {
+        const dep = stageIndexOf(ins.from, names, index);
+        if (dep !== undefined) deps.add(dep);
+      }
+    }
+    const name = current.from.stageName;
     stages.push({
       index,
-      name: current.from.stageName,
+      name,
       from: current.from,
       base,
       instructions: current.instructions,
+      deps: [...deps],
     });
     if (current.from.stageName) names.set(current.from.stageName, index);
   };
@@ -101,6 +112,22 @@ function expand(
   }
 }
 
+/**
+ * The stage a `--from` value names: a stage name (case-insensitive) or the index of an earlier
+ * stage; undefined when it names an image instead.
+ */
+export function stageIndexOf(
+  ref: string,
+  names: ReadonlyMap<string, number>,
+  before: number,
+): number | undefined {
+  if (/^\d+$/.test(ref)) {
+    const i = Number(ref);
+    return i < before ? i : undefined;
+  }
+  return names.get(ref.toLowerCase());
+}
+
 /** The stages the target needs, each after the stages it depends on. */
 function dependencyOrder(stages: readonly StagePlan[], target: number): number[] {
   const order: number[] = [];
@@ -108,7 +135,7 @@ function dependencyOrder(stages: readonly StagePlan[], target: number): number[]
     if (order.includes(i)) return;
     const s = stages[i];
     if (!s) return;
-    if (s.base.kind === 'stage') visit(s.base.index);
+    for (const d of s.deps) visit(d);
     order.push(i);
   };
   visit(target);

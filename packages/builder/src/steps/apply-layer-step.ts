@@ -3,6 +3,15 @@ import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js'
 import type { StageState } from '../state/stage-state.js';
 import type { StepContext } from './step-context.js';
 
+/** A step that adds a layer: its progress id, cache key, history text, and how to make its changes. */
+export interface LayerStep {
+  readonly id: number;
+  readonly key: string;
+  readonly createdBy: string;
+  /** Produces the changes and hands them to `write` while its resources (a snapshot) are alive. */
+  readonly produce: (write: (changes: AsyncIterable<FsChange>) => Promise<void>) => Promise<void>;
+}
+
 /**
  * The common frame of steps that add a layer (RUN, COPY): reuse a cached result for `key`, or
  * compute the changes, write them as a layer (none if there are no changes), record the cache
@@ -11,19 +20,30 @@ import type { StepContext } from './step-context.js';
 export async function applyLayerStep(
   state: StageState,
   ctx: StepContext,
-  step: {
-    readonly id: number;
-    readonly key: string;
-    readonly createdBy: string;
-    /** Produces the changes and hands them to `write` while its resources (a snapshot) are alive. */
-    readonly produce: (write: (changes: AsyncIterable<FsChange>) => Promise<void>) => Promise<void>;
-  },
+  step: LayerStep,
 ): Promise<StageState> {
   const cached = await lookupStep(ctx, step.key);
   if (cached) {
     ctx.reporter.event({ type: 'step-cached', id: step.id });
     return appendStep(state, step.key, cached);
   }
+  // Identical steps in stages running at the same time are computed once.
+  const running = ctx.inflight.get(step.key);
+  if (running) {
+    const result = await running;
+    ctx.reporter.event({ type: 'step-cached', id: step.id });
+    return appendStep(state, step.key, result);
+  }
+  const computing = computeStep(ctx, step);
+  ctx.inflight.set(step.key, computing);
+  try {
+    return appendStep(state, step.key, await computing);
+  } finally {
+    ctx.inflight.delete(step.key);
+  }
+}
+
+async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedStep> {
   let result: CachedStep | undefined;
   await step.produce(async (changes) => {
     const nonEmpty = await peek(changes);
@@ -37,7 +57,7 @@ export async function applyLayerStep(
   });
   if (!result) throw new Error('internal: layer step produced no result');
   await recordStep(ctx, step.key, result);
-  return appendStep(state, step.key, result);
+  return result;
 }
 
 function appendStep(state: StageState, key: string, step: CachedStep): StageState {

@@ -1,19 +1,31 @@
-import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { FileHeader } from '@kiln/oci';
 import type { Copy } from '@kiln/parser';
-import { BuilderError } from '../builder-error.js';
+import { MergedTree } from '@kiln/runner-native';
+import { imageState, resolveLocalImage } from '../base/initial-state.js';
+import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { contentDigest } from '../copy/content-digest.js';
-import { matchContextPaths } from '../copy/match-context-paths.js';
-import { copyChanges, planCopy, type CopyEntry, type CopyOwnership } from '../copy/plan-copy.js';
+import { matchSourcePaths } from '../copy/match-source-paths.js';
+import {
+  copyChanges,
+  planCopy,
+  resolveSource,
+  type CopyEntry,
+  type CopyOwnership,
+} from '../copy/plan-copy.js';
+import { contextTree, stageTree, type SourceTree } from '../copy/source-tree.js';
 import { expansionVars, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
 import { expandInStage, locationOf } from './expand-in-stage.js';
 import { prepareLayers } from './prepare-layers.js';
+import { resolveOwnership } from './resolve-ownership.js';
 import type { StepContext } from './step-context.js';
 
-/** COPY from the build context: the matched files become a layer directly, no sandbox needed. */
+/**
+ * COPY from the build context, another stage or an image: the selected files become a layer
+ * directly, no sandbox needed.
+ */
 export async function copyInstruction(
   state: StageState,
   ins: Copy,
@@ -23,76 +35,88 @@ export async function copyInstruction(
   const location = locationOf(ins, ctx.file);
   if (ins.kind === 'add')
     throw new BuilderError('UNSUPPORTED', 'ADD is not supported yet; use COPY', { location });
-  if (ins.from !== undefined)
-    throw new BuilderError('UNSUPPORTED', 'COPY --from is not supported yet', { location });
+  // The parser accepts these; executing them silently without their effect would give wrong images.
+  const unsupported = [
+    ins.heredocs.length > 0 && 'heredoc sources (<<EOF)',
+    ins.parents && '--parents',
+    ins.exclude.length > 0 && '--exclude',
+  ].filter((x): x is string => typeof x === 'string');
+  if (unsupported.length > 0)
+    throw new BuilderError('UNSUPPORTED', `COPY ${unsupported.join(', ')} not supported yet`, { location });
   const vars = expansionVars(state);
   const at = { ins, file: ctx.file, escape: ctx.escape };
-  const owner = ownership(ins, location);
   const sources = ins.sources.map((s) => expandInStage(s, vars, at));
   const destWord = expandInStage(ins.dest, vars, at);
   const dest = posix.resolve(state.config.config.WorkingDir || '/', destWord);
-
   const lowers = await prepareLayers(state, ctx);
+  const owner = await resolveOwnership(ins, { lowers, ctx, location, vars });
+  const from =
+    ins.from === undefined ? undefined : await sourceStage(expandInStage(ins.from, vars, at), ctx, location);
+  const tree: SourceTree = from
+    ? stageTree(await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)))
+    : contextTree(ctx.contextDir, ctx.contextFilter);
+  const what = from ? `in ${from.label}` : 'in the build context';
+
   const existing = await ctx.snapshotter.stat(lowers, rel(dest));
   let destIsDir = destWord.endsWith('/') || sources.length > 1 || existing?.type === 'directory';
   const planned: CopyEntry[] = [];
   for (const source of sources) {
-    const matches = await matchContextPaths(ctx.contextDir, source);
+    const matches = await matchSourcePaths(tree, source);
     if (matches === 'escape') {
-      throw new BuilderError('CONTEXT_ESCAPE', `COPY source "${source}" is outside the build context`, {
-        location,
-      });
-    }
-    if (matches.length === 0) {
       throw new BuilderError(
-        'COPY_SOURCE_NOT_FOUND',
-        `COPY failed: "${source}" not found in the build context`,
-        {
-          location,
-          hint: 'paths are relative to the build context; check .dockerignore and the spelling',
-        },
+        'CONTEXT_ESCAPE',
+        `COPY source "${source}" is outside the ${from ? 'stage root' : 'build context'}`,
+        { location },
       );
     }
     if (matches.length > 1 || matches.some((m) => m.fromWildcard)) destIsDir = true;
-    for (const m of matches) {
-      const src = posix.join(ctx.contextDir, m.rel);
-      const isDir = (await lstat(src)).isDirectory();
+    const resolved = await Promise.all(
+      matches.map(async (m) => ({ m, entry: await resolveSource(tree, m.rel) })),
+    );
+    const found = resolved.filter((r) => r.entry !== undefined);
+    if (found.length === 0) {
+      throw new BuilderError('COPY_SOURCE_NOT_FOUND', `COPY failed: "${source}" not found ${what}`, {
+        location,
+        hint: from
+          ? undefined
+          : 'paths are relative to the build context; check .dockerignore and the spelling',
+      });
+    }
+    for (const { m, entry } of found) {
+      if (!entry) continue;
       // A directory's contents go into dest; a file goes into dest when dest is a directory.
-      const target = !isDir && destIsDir ? posix.join(dest, posix.basename(m.rel)) : dest;
-      planned.push(...(await planCopy(src, rel(target), owner)));
+      const target =
+        entry.header.type !== 'directory' && destIsDir ? posix.join(dest, posix.basename(m.rel)) : dest;
+      planned.push(...(await planCopy(tree, entry, rel(target), owner)));
     }
   }
-  const entries = [...(await parentDirs(planned, lowers, ctx)), ...planned];
+  const entries = [...(await parentDirs(planned, lowers, ctx, location)), ...planned];
   const contents = await contentDigest(entries);
-  const createdBy = `COPY ${sources.join(' ')} ${destWord} # buildkit`;
-  const key = cacheKey(state.key, { step: 'COPY', createdBy, contents });
+  const fromPart = from ? `--from=${from.label} ` : '';
+  const createdBy = `COPY ${fromPart}${sources.join(' ')} ${destWord} # buildkit`;
+  const key = cacheKey(state.key, { step: 'COPY', createdBy, contents, source: from?.key ?? 'context' });
   return applyLayerStep(state, ctx, { id, key, createdBy, produce: (write) => write(copyChanges(entries)) });
+}
+
+/** The stage or image a `--from` names, with a label for messages and its cache key. */
+async function sourceStage(
+  ref: string,
+  ctx: StepContext,
+  location: ErrorLocation,
+): Promise<{ state: StageState; label: string; key: string }> {
+  const stage = ctx.fromStage?.(ref);
+  if (stage) return { state: stage, label: `stage ${ref}`, key: stage.key };
+  const state = imageState(
+    await resolveLocalImage(ctx.store, ref, location, {
+      insecure: ctx.insecureRegistries,
+      signal: ctx.signal,
+    }),
+  );
+  return { state, label: `image ${ref}`, key: state.key };
 }
 
 function rel(p: string): string {
   return p.replace(/^\/+/, '');
-}
-
-function ownership(ins: Copy, location: { file: string; line: number; column: number }): CopyOwnership {
-  let uid = 0;
-  let gid = 0;
-  if (ins.chown !== undefined) {
-    const m = /^(\d+)(?::(\d+))?$/.exec(ins.chown);
-    if (!m) {
-      throw new BuilderError('UNSUPPORTED', `--chown=${ins.chown}: only numeric uid[:gid] is supported yet`, {
-        location,
-      });
-    }
-    uid = Number(m[1]);
-    gid = m[2] === undefined ? uid : Number(m[2]);
-  }
-  if (ins.chmod === undefined) return { uid, gid };
-  if (!/^[0-7]{3,4}$/.test(ins.chmod)) {
-    throw new BuilderError('UNSUPPORTED', `--chmod=${ins.chmod}: only octal modes are supported yet`, {
-      location,
-    });
-  }
-  return { uid, gid, mode: parseInt(ins.chmod, 8) };
 }
 
 /**
@@ -103,6 +127,7 @@ async function parentDirs(
   entries: readonly CopyEntry[],
   lowers: Parameters<StepContext['snapshotter']['stat']>[0],
   ctx: StepContext,
+  location: ErrorLocation,
 ): Promise<CopyEntry[]> {
   const planned = new Set(entries.map((e) => e.header.path));
   const parents = new Set<string>();
@@ -122,6 +147,7 @@ async function parentDirs(
       throw new BuilderError(
         'INVALID_INSTRUCTION',
         `cannot copy into "/${dir}": it is not a directory in the image`,
+        { location },
       );
     }
     const mtime = new Date((ctx.sourceDateEpoch ?? 0) * 1000);
@@ -133,3 +159,5 @@ async function parentDirs(
   }
   return out;
 }
+
+export type { CopyOwnership };

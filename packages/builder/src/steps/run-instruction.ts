@@ -19,6 +19,15 @@ export async function runInstruction(
   ctx: StepContext,
   id: number,
 ): Promise<StageState> {
+  const location = locationOf(ins, ctx.file);
+  // The parser accepts these; running without them would silently change what the step does.
+  const unsupported = [
+    ins.mounts.length > 0 && '--mount',
+    ins.security !== undefined && '--security',
+    ins.heredocs.length > 0 && 'heredocs (<<EOF)',
+  ].filter((x): x is string => typeof x === 'string');
+  if (unsupported.length > 0)
+    throw new BuilderError('UNSUPPORTED', `RUN ${unsupported.join(', ')} not supported yet`, { location });
   const c = state.config.config;
   const args = commandArgs(ins.command, c.Shell ?? DEFAULT_SHELL);
   // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name.
@@ -28,7 +37,7 @@ export async function runInstruction(
   const network = ins.network === undefined || ins.network === 'default' ? ctx.defaultNetwork : ins.network;
   if (network !== 'host' && network !== 'none') {
     throw new BuilderError('UNSUPPORTED', `RUN --network=${network} is not supported (use host or none)`, {
-      location: locationOf(ins, ctx.file),
+      location,
     });
   }
   const cwd = c.WorkingDir || '/';
@@ -64,7 +73,7 @@ export async function runInstruction(
           throw new BuilderError(
             'RUN_FAILED',
             `process "${args.join(' ')}" did not complete successfully: ${how}`,
-            { location: locationOf(ins, ctx.file), detail: tail.text() },
+            { location, detail: tail.text() },
           );
         }
         await write(snapshot.changes());

@@ -1,6 +1,9 @@
 import type { LayerStore } from '@kiln/layer-store';
 import type { Snapshotter } from '@kiln/runner-native';
+import type { ContextFilter } from '../context/context-filter.js';
 import type { Reporter } from '../progress/reporter.js';
+import type { StageState } from '../state/stage-state.js';
+import type { CachedStep } from '../cache/step-cache.js';
 
 /** What every step may use: the stores, where to report, and build-wide settings. Read-only. */
 export interface StepContext {
@@ -9,6 +12,8 @@ export interface StepContext {
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
   readonly contextDir: string;
+  /** What `.dockerignore` excludes from the context. */
+  readonly contextFilter: ContextFilter;
   /** The Dockerfile's name in diagnostics. */
   readonly file: string;
   readonly escape: string;
@@ -21,4 +26,10 @@ export interface StepContext {
   readonly created: string;
   readonly sourceDateEpoch?: number;
   readonly defaultNetwork: 'host' | 'none';
+  /** Registries reached over plain HTTP besides loopback ones (for pulling base images). */
+  readonly insecureRegistries?: readonly string[];
+  /** Layer steps being computed right now, by cache key (shared by all stages of a build). */
+  readonly inflight: Map<string, Promise<CachedStep>>;
+  /** The finished state of an earlier stage named by `--from` (name or index); undefined for an image. */
+  readonly fromStage?: (ref: string) => StageState | undefined;
 }

@@ -47,6 +47,11 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           coerce: repeated,
           describe: 'type=oci,dest=PATH[,tar=false]',
         })
+        .option('jobs', {
+          alias: 'j',
+          type: 'number',
+          describe: 'stages built at the same time (default: cores)',
+        })
         .option('target', { type: 'string', describe: 'stage to build' })
         .option('network', {
           choices: ['host', 'none'] as const,
@@ -75,7 +80,9 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           noCache: !argv.cache,
           outputs: argv.output.map(parseOutputSpec),
           target: argv.target,
+          jobs: argv.jobs,
           network: argv.network,
+          insecureRegistries: io.insecureRegistries,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
         },
         { reporter: argv.quiet ? silentReporter : plainProgress(io.stderr), signal: io.signal },

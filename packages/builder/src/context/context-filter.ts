@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ignoreModule from '@balena/dockerignore';
+
+// CommonJS package: its factory is module.exports and also module.exports.default (which its types declare).
+const ignore = ignoreModule.default;
+
+/** Which context paths COPY may see, per `.dockerignore`. */
+export interface ContextFilter {
+  /** Whether a context-relative path is excluded. */
+  excludes(path: string): boolean;
+  /** Whether any `!` pattern exists: an excluded directory may then still hold included files. */
+  readonly hasExceptions: boolean;
+}
+
+/**
+ * Reads the ignore file Docker would use: `<Dockerfile>.dockerignore` beside the Dockerfile
+ * when it exists (it takes precedence), else `.dockerignore` at the context root; none means
+ * nothing is excluded. Matching follows Docker's rules (`**`, `!` re-includes, last match wins).
+ */
+export async function loadContextFilter(contextDir: string, dockerfilePath: string): Promise<ContextFilter> {
+  const text =
+    (await readFile(`${dockerfilePath}.dockerignore`, 'utf8').catch(() => undefined)) ??
+    (await readFile(join(contextDir, '.dockerignore'), 'utf8').catch(() => undefined));
+  if (text === undefined) return { excludes: () => false, hasExceptions: false };
+  const patterns = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const matcher = ignore({ ignorecase: false }).add(patterns);
+  return {
+    excludes: (path) => path !== '' && matcher.ignores(path),
+    hasExceptions: patterns.some((p) => p.startsWith('!')),
+  };
+}
