@@ -35,6 +35,8 @@ export interface BuildOptions {
   readonly sourceDateEpoch?: number;
   /** Registries reached over plain HTTP besides loopback ones (`host` or `host:port`). */
   readonly insecureRegistries?: readonly string[];
+  /** Secrets for `RUN --mount=type=secret`: id → host file (never stored in the image or cache). */
+  readonly secrets?: ReadonlyMap<string, string>;
 }
 
 export interface BuildResult {
@@ -114,6 +116,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     buildArgs,
     globalArgs: graph.globalArgs,
     noCache: options.noCache ?? false,
+    secrets: options.secrets ?? new Map(),
     created: new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString(),
     sourceDateEpoch: epoch,
     defaultNetwork: options.network ?? 'host',

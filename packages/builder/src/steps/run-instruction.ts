@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
-import type { Run } from '@kiln/parser';
+import { chompHeredoc, type Run } from '@kiln/parser';
 import { runStep } from '@kiln/runner-native';
-import { BuilderError } from '../builder-error.js';
+import { BuilderError, type ErrorLocation } from '../builder-error.js';
+import { planRunMounts } from './run-mounts.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { DEFAULT_PATH, DEFAULT_SHELL, envMap, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
@@ -21,15 +22,11 @@ export async function runInstruction(
 ): Promise<StageState> {
   const location = locationOf(ins, ctx.file);
   // The parser accepts these; running without them would silently change what the step does.
-  const unsupported = [
-    ins.mounts.length > 0 && '--mount',
-    ins.security !== undefined && '--security',
-    ins.heredocs.length > 0 && 'heredocs (<<EOF)',
-  ].filter((x): x is string => typeof x === 'string');
-  if (unsupported.length > 0)
-    throw new BuilderError('UNSUPPORTED', `RUN ${unsupported.join(', ')} not supported yet`, { location });
+  if (ins.security !== undefined) {
+    throw new BuilderError('UNSUPPORTED', 'RUN --security is not supported yet', { location });
+  }
   const c = state.config.config;
-  const args = commandArgs(ins.command, c.Shell ?? DEFAULT_SHELL);
+  const args = runArgs(ins, c.Shell ?? DEFAULT_SHELL, location);
   // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name.
   const env = new Map([...state.args, ...envMap(state.config)]);
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
@@ -42,7 +39,18 @@ export async function runInstruction(
   }
   const cwd = c.WorkingDir || '/';
   const user = c.User || undefined;
-  const key = cacheKey(state.key, { step: 'RUN', args, env: [...envList].sort(), cwd, user, network });
+  const planned = await planRunMounts(ins, { ctx, vars: env, location, cwd });
+  const key = cacheKey(state.key, {
+    step: 'RUN',
+    args,
+    env: [...envList].sort(),
+    cwd,
+    user,
+    network,
+    mounts: planned.keyParts,
+  });
+  // Secret values reach the process only: never the key, the history or the image.
+  const stepEnv = [...envList, ...[...planned.secretEnv].map(([k, v]) => `${k}=${v}`)];
   const createdBy = `RUN ${args.join(' ')} # buildkit`;
 
   return applyLayerStep(state, ctx, {
@@ -63,7 +71,7 @@ export async function runInstruction(
             },
           });
         const result = await runStep(
-          { snapshot, args, env: envList, cwd, user, network, hostname: 'kiln' },
+          { snapshot, args, env: stepEnv, cwd, user, network, hostname: 'kiln', mounts: planned.mounts },
           { stdout: sink('stdout'), stderr: sink('stderr') },
           ctx.signal,
         );
@@ -82,6 +90,30 @@ export async function runInstruction(
       }
     },
   });
+}
+
+/**
+ * The argv of a RUN. Heredocs follow BuildKit: a RUN that is only `<<EOF` runs the body as a
+ * shell script; otherwise the bodies are given to the shell after the command line, which then
+ * feeds them to the commands (`cat <<EOF > file`), honouring `<<-` and quoted delimiters itself.
+ */
+function runArgs(ins: Run, shell: readonly string[], location: ErrorLocation): string[] {
+  if (ins.heredocs.length === 0) return commandArgs(ins.command, shell);
+  if (ins.command.form !== 'shell')
+    throw new BuilderError('INVALID_INSTRUCTION', 'heredocs need the shell form of RUN', { location });
+  const only = ins.heredocs.length === 1 && /^<<-?\s*["']?[^\s"']+["']?$/.test(ins.command.text.trim());
+  const first = ins.heredocs[0];
+  if (only && first) {
+    const body = first.chomp ? chompHeredoc(first.content) : first.content;
+    if (body.startsWith('#!')) {
+      throw new BuilderError('UNSUPPORTED', 'RUN heredocs with a #! interpreter line are not supported yet', {
+        location,
+      });
+    }
+    return [...shell, body];
+  }
+  const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
+  return [...shell, `${ins.command.text}\n${bodies}`];
 }
 
 /** Keeps the last bytes of a step's output for the error message. */

@@ -22,6 +22,8 @@ export interface StepContext {
   /** ARGs declared before the first FROM, with their values. */
   readonly globalArgs: ReadonlyMap<string, string | undefined>;
   readonly noCache: boolean;
+  /** `--secret id=…,src=…`: secret id → host file. */
+  readonly secrets: ReadonlyMap<string, string>;
   /** ISO time written into history and `created`. */
   readonly created: string;
   readonly sourceDateEpoch?: number;

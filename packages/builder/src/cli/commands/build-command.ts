@@ -12,6 +12,24 @@ function repeated(value: string | string[]): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
+/** `--secret id=ID,src=PATH` (also `source=`, and `id` alone meaning a file named like the id). */
+function parseSecrets(specs: readonly string[]): Map<string, string> {
+  const secrets = new Map<string, string>();
+  for (const spec of specs) {
+    const fields = new Map<string, string>();
+    for (const f of spec.split(',')) {
+      const eq = f.indexOf('=');
+      fields.set(eq < 0 ? f : f.slice(0, eq), eq < 0 ? '' : f.slice(eq + 1));
+    }
+    const id = fields.get('id');
+    const src = fields.get('src') ?? fields.get('source') ?? id;
+    if (!id || !src)
+      throw new BuilderError('INVALID_BUILD_ARG', `invalid --secret "${spec}": expected id=ID,src=PATH`);
+    secrets.set(id, resolve(src));
+  }
+  return secrets;
+}
+
 export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
   return cli.command(
     'build <context>',
@@ -47,6 +65,12 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           coerce: repeated,
           describe: 'type=oci,dest=PATH[,tar=false]',
         })
+        .option('secret', {
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'id=ID,src=PATH: a secret for RUN --mount=type=secret',
+        })
         .option('jobs', {
           alias: 'j',
           type: 'number',
@@ -81,6 +105,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           outputs: argv.output.map(parseOutputSpec),
           target: argv.target,
           jobs: argv.jobs,
+          secrets: parseSecrets(argv.secret),
           network: argv.network,
           insecureRegistries: io.insecureRegistries,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,

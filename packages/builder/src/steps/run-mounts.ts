@@ -1,0 +1,149 @@
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { Mount, Run } from '@kiln/parser';
+import type { RunMount } from '@kiln/runner-native';
+import { BuilderError, type ErrorLocation } from '../builder-error.js';
+import { contentDigest } from '../copy/content-digest.js';
+import { planCopy, resolveSource } from '../copy/plan-copy.js';
+import { contextTree } from '../copy/source-tree.js';
+import { expandInStage } from './expand-in-stage.js';
+import type { StepContext } from './step-context.js';
+
+/** The mounts of one RUN, what of them enters the cache key, and env vars filled from secrets. */
+export interface PlannedMounts {
+  readonly mounts: readonly RunMount[];
+  /** Everything about the mounts that can change the step's result — never a secret's value. */
+  readonly keyParts: readonly unknown[];
+  /** `type=secret,env=NAME`: secret values for the step's environment (never in keys or history). */
+  readonly secretEnv: ReadonlyMap<string, string>;
+}
+
+const BYTES: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
+
+/**
+ * Turns `RUN --mount=` specs into runner mounts, as BuildKit means them: bind sources from the
+ * build context (read-only unless `rw`, whose writes are discarded), cache dirs persistent per id
+ * (default: the target), tmpfs, and secrets given with `--secret id=…,src=…`. Relative targets
+ * are taken from the working directory.
+ */
+export async function planRunMounts(
+  ins: Run,
+  at: { ctx: StepContext; vars: ReadonlyMap<string, string>; location: ErrorLocation; cwd: string },
+): Promise<PlannedMounts> {
+  const { ctx, location } = at;
+  const expand = (w: string | undefined): string | undefined =>
+    w === undefined ? undefined : expandInStage(w, at.vars, { ins, file: ctx.file, escape: ctx.escape });
+  const fail = (message: string): BuilderError =>
+    new BuilderError('INVALID_INSTRUCTION', message, { location });
+  const mounts: RunMount[] = [];
+  const keyParts: unknown[] = [];
+  const secretEnv = new Map<string, string>();
+  for (const m of ins.mounts) {
+    const rawTarget = expand(m.target);
+    const target = rawTarget === undefined ? undefined : posix.resolve(at.cwd, rawTarget);
+    if (m.from !== undefined && m.type !== 'secret') {
+      throw new BuilderError('UNSUPPORTED', `RUN --mount type=${m.type},from=… is not supported yet`, {
+        location,
+      });
+    }
+    switch (m.type) {
+      case 'bind': {
+        if (!target) throw fail('a bind mount needs target=');
+        const source = posix.normalize(`/${expand(m.source) ?? '.'}`).slice(1);
+        const tree = contextTree(ctx.contextDir, ctx.contextFilter);
+        const entry = await resolveSource(tree, source);
+        if (!entry) throw fail(`bind mount source "${source || '.'}" not found in the build context`);
+        const contents = await contentDigest(await planCopy(tree, entry, '', { uid: 0, gid: 0 }));
+        mounts.push({ type: 'bind', source: entry.hostPath, target, readwrite: !m.readOnly });
+        keyParts.push({ type: 'bind', source, target, readwrite: !m.readOnly, contents });
+        break;
+      }
+      case 'cache': {
+        if (!target) throw fail('a cache mount needs target=');
+        const id = expand(m.id) ?? target;
+        const sharing = m.sharing ?? 'shared';
+        const owner = {
+          uid: int(expand(m.uid), 10, 'uid'),
+          gid: int(expand(m.gid), 10, 'gid'),
+          mode: int(expand(m.mode), 8, 'mode'),
+        };
+        mounts.push({
+          type: 'cache',
+          source: await ctx.snapshotter.cacheDir(id),
+          target,
+          sharing,
+          ...defined(owner),
+        });
+        keyParts.push({ type: 'cache', id, target, sharing, ...defined(owner) });
+        break;
+      }
+      case 'tmpfs': {
+        if (!target) throw fail('a tmpfs mount needs target=');
+        const size = m.size === undefined ? undefined : bytes(expand(m.size) ?? '');
+        mounts.push({ type: 'tmpfs', target, ...(size !== undefined ? { size } : {}) });
+        keyParts.push({ type: 'tmpfs', target, size });
+        break;
+      }
+      case 'secret': {
+        const id = expand(m.id) ?? (target ? posix.basename(target) : undefined);
+        if (!id) throw fail('a secret mount needs id= or target=');
+        const src = ctx.secrets.get(id);
+        if (src === undefined) {
+          if (m.required)
+            throw new BuilderError('INVALID_INSTRUCTION', `secret "${id}" is required but was not provided`, {
+              location,
+              hint: `pass --secret id=${id},src=FILE`,
+            });
+          continue;
+        }
+        const env = expand(m.env);
+        if (env !== undefined) secretEnv.set(env, (await readFile(src, 'utf8')).replace(/\n$/, ''));
+        if (env === undefined || target !== undefined) {
+          const owner = {
+            uid: int(expand(m.uid), 10, 'uid'),
+            gid: int(expand(m.gid), 10, 'gid'),
+            mode: int(expand(m.mode), 8, 'mode'),
+          };
+          mounts.push({ type: 'secret', id, source: src, ...(target ? { target } : {}), ...defined(owner) });
+        }
+        // Which secret is mounted where is part of the step; its content never is.
+        keyParts.push({ type: 'secret', id, target, env });
+        break;
+      }
+      case 'ssh':
+        throw new BuilderError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet', { location });
+    }
+  }
+  return { mounts, keyParts, secretEnv };
+
+  function int(v: string | undefined, radix: number, what: string): number | undefined {
+    if (v === undefined) return undefined;
+    const ok = radix === 8 ? /^[0-7]+$/.test(v) : /^\d+$/.test(v);
+    if (!ok) throw fail(`invalid ${what} "${v}" in --mount`);
+    return parseInt(v, radix);
+  }
+
+  function bytes(v: string): number {
+    const m = /^(\d+)\s*([kmg]?b?)$/i.exec(v.trim());
+    const unit = BYTES[(m?.[2] ?? '').toLowerCase()];
+    if (!m || unit === undefined) throw fail(`invalid tmpfs size "${v}"`);
+    return Number(m[1]) * unit;
+  }
+}
+
+function defined<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof T, number>
+  >;
+}
+
+export type { Mount };

@@ -1,0 +1,136 @@
+import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+
+const tmp = tempDir('kiln-runfeat-');
+const root = join(tmp.path, 'store');
+
+beforeAll(() => storeWithBusybox(root));
+afterAll(() => tmp.cleanup());
+
+function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
+  const dir = join(tmp.path, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+let n = 0;
+/** Builds to an OCI layout, unpacks it with umoci; returns the rootfs, the layout and the progress. */
+function build(ctx: string, extra: string[] = []): { rootfs: string; layout: string; stderr: string } {
+  const i = ++n;
+  const layout = join(tmp.path, `layout-${i}`);
+  const r = kiln(root, [
+    'build',
+    '--progress',
+    'plain',
+    '-t',
+    'feat:t',
+    '--output',
+    `type=oci,dest=${layout},tar=false`,
+    ...extra,
+    ctx,
+  ]);
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
+  run('umoci', ['unpack', '--image', `${layout}:t`, join(tmp.path, `bundle-${i}`)]);
+  return { rootfs: join(tmp.path, `bundle-${i}`, 'rootfs'), layout, stderr: r.stderr };
+}
+
+/** Every layer of a layout, decompressed, as one string (to look for leaked bytes). */
+function allLayerBytes(layout: string): string {
+  const blobs = join(layout, 'blobs', 'sha256');
+  return readdirSync(blobs)
+    .map((b) => readFileSync(join(blobs, b)))
+    .map((buf) => (buf[0] === 0x1f && buf[1] === 0x8b ? gunzipSync(buf) : buf).toString('latin1'))
+    .join('\n');
+}
+
+describe('RUN --mount', () => {
+  it('keeps a cache mount between builds and out of the image', () => {
+    const ctx = context(
+      'cache',
+      'FROM busybox\nRUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /count\n',
+    );
+    build(ctx);
+    const { rootfs } = build(ctx, ['--no-cache']);
+    expect(readFileSync(join(rootfs, 'count'), 'utf8').trim()).toBe('2');
+    expect(existsSync(join(rootfs, 'var', 'cache', 'app'))).toBe(false);
+  });
+
+  it('gives a secret to the step only, as a file and as an env var', () => {
+    const secret = join(tmp.path, 'token.txt');
+    writeFileSync(secret, 's3cret-value\n');
+    const ctx = context(
+      'secret',
+      [
+        'FROM busybox',
+        'RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /ok1',
+        'RUN --mount=type=secret,id=tok,env=TOKEN echo ${#TOKEN} > /ok2',
+      ].join('\n'),
+    );
+    const { rootfs, layout } = build(ctx, ['--secret', `id=tok,src=${secret}`]);
+    expect(readFileSync(join(rootfs, 'ok1'), 'utf8').trim()).toBe('13');
+    expect(readFileSync(join(rootfs, 'ok2'), 'utf8').trim()).toBe('12');
+    expect(existsSync(join(rootfs, 'run', 'secrets', 'tok'))).toBe(false);
+    // Not in any layer, config or manifest of the image.
+    expect(allLayerBytes(layout).includes('s3cret-value')).toBe(false);
+    const missing = kiln(root, ['build', '-q', ctx]);
+    expect(missing.status).toBe(1);
+  });
+
+  it('binds context files read-only and re-runs when they change', () => {
+    const ctx = context(
+      'bind',
+      'FROM busybox\nRUN --mount=type=bind,source=src,target=/src cat /src/a > /a && ! touch /src/new 2>/dev/null\n',
+      { 'src/a': 'one\n' },
+    );
+    const first = build(ctx);
+    expect(readFileSync(join(first.rootfs, 'a'), 'utf8')).toBe('one\n');
+    expect(existsSync(join(first.rootfs, 'src'))).toBe(false);
+    expect(build(ctx).stderr).toContain('CACHED');
+    writeFileSync(join(ctx, 'src', 'a'), 'two\n');
+    const changed = build(ctx);
+    expect(changed.stderr).not.toContain('CACHED');
+    expect(readFileSync(join(changed.rootfs, 'a'), 'utf8')).toBe('two\n');
+  });
+
+  it('mounts a tmpfs that leaves nothing behind', () => {
+    const ctx = context(
+      'tmpfs',
+      'FROM busybox\nRUN --mount=type=tmpfs,target=/scratch,size=1m echo x > /scratch/f && df -k /scratch | tail -1 > /df\n',
+    );
+    const { rootfs } = build(ctx);
+    expect(readFileSync(join(rootfs, 'df'), 'utf8')).toMatch(/\s1024\s/);
+    expect(existsSync(join(rootfs, 'scratch'))).toBe(false);
+  });
+});
+
+describe('RUN heredocs', () => {
+  it('runs a heredoc script and feeds heredocs to commands', () => {
+    const ctx = context(
+      'heredoc',
+      [
+        'FROM busybox',
+        'RUN <<EOF',
+        'echo one > /h1',
+        'echo two >> /h1',
+        'EOF',
+        'RUN cat <<-A > /x && cat <<"B" > /y',
+        '\tfrom $HOME',
+        'A',
+        'kept $HOME',
+        'B',
+        '',
+      ].join('\n'),
+    );
+    const { rootfs } = build(ctx);
+    expect(readFileSync(join(rootfs, 'h1'), 'utf8')).toBe('one\ntwo\n');
+    expect(readFileSync(join(rootfs, 'x'), 'utf8')).toBe('from /root\n');
+    expect(readFileSync(join(rootfs, 'y'), 'utf8')).toBe('kept $HOME\n');
+  });
+});
