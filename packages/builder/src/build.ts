@@ -5,17 +5,16 @@ import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
 import { LayerStore, type Image } from '@kiln/layer-store';
 import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter } from '@kiln/runner-native';
-import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
 import { BuilderError } from './builder-error.js';
 import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
 import type { OutputSpec } from './outputs/output-spec.js';
-import { plan, stageIndexOf, type BuildGraph } from './plan/plan.js';
+import { plan, type BuildGraph } from './plan/plan.js';
 import { silentReporter, type Reporter } from './progress/reporter.js';
 import { runStages } from './schedule/run-stages.js';
 import type { StageState } from './state/stage-state.js';
-import { executeInstruction, isVisibleStep } from './steps/execute-instruction.js';
+import { buildStage } from './build-stage.js';
 import type { StepContext } from './steps/step-context.js';
 
 export interface BuildOptions {
@@ -143,72 +142,4 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
 
 function dependencies(graph: BuildGraph, index: number): readonly number[] {
   return graph.stages[index]?.deps ?? [];
-}
-
-async function buildStage(
-  graph: BuildGraph,
-  df: Dockerfile,
-  index: number,
-  deps: ReadonlyMap<number, StageState>,
-  buildCtx: StepContext,
-  newId: () => number,
-): Promise<StageState> {
-  const stage = graph.stages[index];
-  if (!stage) throw new Error(`internal: no stage ${index}`);
-  const names = new Map(graph.stages.flatMap((s) => (s.name ? [[s.name, s.index] as const] : [])));
-  const fromStage = (ref: string): StageState | undefined => {
-    const i = stageIndexOf(ref, names, index);
-    return i === undefined ? undefined : deps.get(i);
-  };
-  const ctx: StepContext = { ...buildCtx, fromStage };
-  const visible = 1 + stage.instructions.filter(isVisibleStep).length;
-  const label = (n: number): string => `[${stage.name ? `${stage.name} ` : ''}${n}/${visible}]`;
-  let n = 1;
-  const fromId = newId();
-  const started = Date.now();
-  ctx.reporter.event({ type: 'step-start', id: fromId, name: `${label(n)} ${firstLine(stage.from.source)}` });
-  let state: StageState;
-  if (stage.base.kind === 'scratch') state = scratchState();
-  else if (stage.base.kind === 'stage') {
-    const parent = deps.get(stage.base.index);
-    if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
-    state = { ...parent, args: new Map(), cmdSet: false };
-  } else {
-    const location = { file: df.file, ...stage.from.range.start };
-    state = imageState(
-      await resolveLocalImage(ctx.store, stage.base.ref, location, {
-        insecure: ctx.insecureRegistries,
-        signal: ctx.signal,
-      }),
-    );
-  }
-  ctx.reporter.event({ type: 'step-done', id: fromId, seconds: (Date.now() - started) / 1000 });
-  for (const ins of stage.instructions) {
-    if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
-    if (!isVisibleStep(ins)) {
-      state = await executeInstruction(state, ins, ctx, 0);
-      continue;
-    }
-    n++;
-    const id = newId();
-    const t0 = Date.now();
-    ctx.reporter.event({ type: 'step-start', id, name: `${label(n)} ${firstLine(ins.source)}` });
-    try {
-      state = await executeInstruction(state, ins, ctx, id);
-    } catch (err) {
-      ctx.reporter.event({
-        type: 'step-error',
-        id,
-        message: err instanceof Error ? err.message : String(err),
-      });
-      throw err;
-    }
-    ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - t0) / 1000 });
-  }
-  return state;
-}
-
-function firstLine(source: string): string {
-  const lines = source.split('\n');
-  return lines.length > 1 ? `${lines[0]} ...` : source;
 }

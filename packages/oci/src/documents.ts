@@ -41,7 +41,20 @@ export interface ContainerConfig {
   readonly WorkingDir?: string;
   readonly Labels?: Readonly<Record<string, string>>;
   readonly StopSignal?: string;
+  readonly Healthcheck?: HealthConfig;
+  /** ONBUILD triggers, as written after the ONBUILD keyword, run when the image is used as a base. */
+  readonly OnBuild?: readonly string[] | null;
   readonly Shell?: readonly string[];
+}
+
+/** HEALTHCHECK as Docker stores it: durations in nanoseconds, Test as ["NONE"], ["CMD", …] or ["CMD-SHELL", cmd]. */
+export interface HealthConfig {
+  readonly Test: readonly string[];
+  readonly Interval?: number;
+  readonly Timeout?: number;
+  readonly StartPeriod?: number;
+  readonly StartInterval?: number;
+  readonly Retries?: number;
 }
 
 export interface HistoryEntry {

@@ -7,6 +7,7 @@ export type {
   Manifest,
   Index,
   ContainerConfig,
+  HealthConfig,
   HistoryEntry,
   ImageConfig,
 } from './documents.js';

@@ -1,5 +1,6 @@
 import { expandWord, ExpansionError, type Dockerfile, type From, type Instruction } from '@kiln/parser';
 import { BuilderError } from '../builder-error.js';
+import { predefinedArgs } from './predefined-args.js';
 
 /** One stage: where it starts (an image, another stage, or scratch) and what it does. */
 export interface StagePlan {
@@ -31,7 +32,8 @@ export interface PlanOptions {
 
 /** Pure: splits the Dockerfile into stages, resolves FROM references, prunes to the target. */
 export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
-  const globalArgs = new Map<string, string | undefined>();
+  // Declared global ARGs override the predefined ones; a build arg overrides both.
+  const globalArgs = new Map<string, string | undefined>(predefinedArgs());
   const stages: StagePlan[] = [];
   const names = new Map<string, number>();
   let current: { from: From; instructions: Instruction[] } | undefined;

@@ -24,12 +24,14 @@ export type MetadataInstruction = Extract<
       | 'entrypoint'
       | 'shell'
       | 'expose'
-      | 'volume';
+      | 'volume'
+      | 'healthcheck'
+      | 'onbuild';
   }
 >;
 
 export function isMetadataInstruction(ins: Instruction): ins is MetadataInstruction {
-  return !['from', 'run', 'copy', 'add', 'healthcheck', 'onbuild'].includes(ins.kind);
+  return !['from', 'run', 'copy', 'add'].includes(ins.kind);
 }
 
 type Ctx = Pick<StepContext, 'file' | 'escape' | 'buildArgs' | 'globalArgs' | 'created'>;
@@ -142,6 +144,25 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
         { Volumes: { ...c.Volumes, ...Object.fromEntries(vols.map((v) => [v, {}])) } },
         `VOLUME ${JSON.stringify(vols)}`,
       );
+    }
+    case 'healthcheck': {
+      if (ins.test.type === 'none') return next({ Healthcheck: { Test: ['NONE'] } }, 'HEALTHCHECK NONE');
+      const cmd = ins.test.command;
+      const test = cmd.form === 'exec' ? ['CMD', ...cmd.args] : ['CMD-SHELL', cmd.text];
+      const health = {
+        Test: test,
+        ...(ins.interval !== undefined ? { Interval: ins.interval } : {}),
+        ...(ins.timeout !== undefined ? { Timeout: ins.timeout } : {}),
+        ...(ins.startPeriod !== undefined ? { StartPeriod: ins.startPeriod } : {}),
+        ...(ins.startInterval !== undefined ? { StartInterval: ins.startInterval } : {}),
+        ...(ins.retries !== undefined ? { Retries: ins.retries } : {}),
+      };
+      return next({ Healthcheck: health }, `HEALTHCHECK ${JSON.stringify(health)}`);
+    }
+    case 'onbuild': {
+      // Stored as written after the keyword; it runs (and is parsed again) in the child build.
+      const trigger = ins.source.replace(/^\s*onbuild\s+/i, '');
+      return next({ OnBuild: [...(c.OnBuild ?? []), trigger] }, `ONBUILD ${trigger}`);
     }
   }
 }

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { chompHeredoc, type Run } from '@kiln/parser';
 import { runStep } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
+import { PROXY_ARGS } from '../plan/predefined-args.js';
 import { planRunMounts } from './run-mounts.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { DEFAULT_PATH, DEFAULT_SHELL, envMap, type StageState } from '../state/stage-state.js';
@@ -49,8 +50,11 @@ export async function runInstruction(
     network,
     mounts: planned.keyParts,
   });
-  // Secret values reach the process only: never the key, the history or the image.
-  const stepEnv = [...envList, ...[...planned.secretEnv].map(([k, v]) => `${k}=${v}`)];
+  // Proxy settings and secret values reach the process only: never the key, the history or the image.
+  const proxies = PROXY_ARGS.filter((n) => !env.has(n) && ctx.buildArgs.has(n)).map(
+    (n) => `${n}=${ctx.buildArgs.get(n)}`,
+  );
+  const stepEnv = [...envList, ...proxies, ...[...planned.secretEnv].map(([k, v]) => `${k}=${v}`)];
   const createdBy = `RUN ${args.join(' ')} # buildkit`;
 
   return applyLayerStep(state, ctx, {

@@ -1,0 +1,126 @@
+import { parseDockerfile, type Dockerfile, type Instruction } from '@kiln/parser';
+import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
+import { BuilderError } from './builder-error.js';
+import { stageIndexOf, type BuildGraph } from './plan/plan.js';
+import type { StageState } from './state/stage-state.js';
+import { executeInstruction, isVisibleStep } from './steps/execute-instruction.js';
+import type { StepContext } from './steps/step-context.js';
+
+/**
+ * Builds one stage: resolves its base (scratch, an earlier stage's result, or an image), runs the
+ * base's ONBUILD triggers, then the stage's instructions in order, reporting FROM and every
+ * filesystem step as a numbered step.
+ */
+export async function buildStage(
+  graph: BuildGraph,
+  df: Dockerfile,
+  index: number,
+  deps: ReadonlyMap<number, StageState>,
+  buildCtx: StepContext,
+  newId: () => number,
+): Promise<StageState> {
+  const stage = graph.stages[index];
+  if (!stage) throw new Error(`internal: no stage ${index}`);
+  const names = new Map(graph.stages.flatMap((s) => (s.name ? [[s.name, s.index] as const] : [])));
+  const fromStage = (ref: string): StageState | undefined => {
+    const i = stageIndexOf(ref, names, index);
+    return i === undefined ? undefined : deps.get(i);
+  };
+  const ctx: StepContext = { ...buildCtx, fromStage };
+  const visible = 1 + stage.instructions.filter(isVisibleStep).length;
+  const prefix = stage.name ? `${stage.name} ` : '';
+  const label = (n: number): string => `[${prefix}${n}/${visible}]`;
+  let state = await baseState({ graph, df, index, deps, ctx, newId, label: label(1) });
+  const triggers = onbuildTriggers(state, stage.name ?? `stage ${index}`);
+  // The child image does not inherit the triggers it ran (as in Docker).
+  if (triggers.length > 0)
+    state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
+  const steps: Instruction[] = [...triggers, ...stage.instructions];
+  let n = 1;
+  for (const ins of steps) {
+    if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
+    if (!isVisibleStep(ins)) {
+      state = await executeInstruction(state, ins, ctx, 0);
+      continue;
+    }
+    const trigger = triggers.includes(ins);
+    if (!trigger) n++;
+    const id = newId();
+    const t0 = Date.now();
+    const name = trigger
+      ? `[${prefix}ONBUILD] ${firstLine(ins.source)}`
+      : `${label(n)} ${firstLine(ins.source)}`;
+    ctx.reporter.event({ type: 'step-start', id, name });
+    try {
+      state = await executeInstruction(state, ins, ctx, id);
+    } catch (err) {
+      ctx.reporter.event({
+        type: 'step-error',
+        id,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+    ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - t0) / 1000 });
+  }
+  return state;
+}
+
+/** The state a stage starts from, reported as its first step (`[1/N] FROM …`). */
+async function baseState(at: {
+  readonly graph: BuildGraph;
+  readonly df: Dockerfile;
+  readonly index: number;
+  readonly deps: ReadonlyMap<number, StageState>;
+  readonly ctx: StepContext;
+  readonly newId: () => number;
+  readonly label: string;
+}): Promise<StageState> {
+  const { graph, df, index, deps, ctx, newId } = at;
+  const stage = graph.stages[index];
+  if (!stage) throw new Error(`internal: no stage ${index}`);
+  const id = newId();
+  const started = Date.now();
+  ctx.reporter.event({ type: 'step-start', id, name: `${at.label} ${firstLine(stage.from.source)}` });
+  let state: StageState;
+  if (stage.base.kind === 'scratch') state = scratchState();
+  else if (stage.base.kind === 'stage') {
+    const parent = deps.get(stage.base.index);
+    if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
+    state = { ...parent, args: new Map(), cmdSet: false };
+  } else {
+    const location = { file: df.file, ...stage.from.range.start };
+    state = imageState(
+      await resolveLocalImage(ctx.store, stage.base.ref, location, {
+        insecure: ctx.insecureRegistries,
+        signal: ctx.signal,
+      }),
+    );
+  }
+  ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - started) / 1000 });
+  return state;
+}
+
+/**
+ * The base's ONBUILD triggers as instructions, parsed again as Docker does; errors point at
+ * `ONBUILD(<stage>):<line>`, line 1 being the first trigger.
+ */
+function onbuildTriggers(state: StageState, stage: string): Instruction[] {
+  const triggers = state.config.config.OnBuild ?? [];
+  if (triggers.length === 0) return [];
+  // The parser needs a FROM first; its line is 0 so trigger k is at line k.
+  const text = ['FROM scratch', ...triggers].join('\n');
+  const parsed = parseDockerfile(text, { file: `ONBUILD(${stage})` });
+  return parsed.instructions.slice(1).map((ins) => ({
+    ...ins,
+    range: {
+      start: { ...ins.range.start, line: ins.range.start.line - 1 },
+      end: { ...ins.range.end, line: ins.range.end.line - 1 },
+    },
+  }));
+}
+
+function firstLine(source: string): string {
+  const lines = source.split('\n');
+  return lines.length > 1 ? `${lines[0]} ...` : source;
+}

@@ -1,0 +1,31 @@
+import { hostPlatform, type Platform } from '@kiln/oci';
+
+/**
+ * The ARGs BuildKit defines without a declaration: the target and build platforms. Usable in
+ * FROM lines directly, and in a stage after `ARG NAME`. kiln builds for the host platform.
+ */
+export function predefinedArgs(
+  target: Platform = hostPlatform(),
+  build: Platform = hostPlatform(),
+): Map<string, string> {
+  const format = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+  return new Map([
+    ['TARGETPLATFORM', format(target)],
+    ['TARGETOS', target.os],
+    ['TARGETARCH', target.architecture],
+    ['TARGETVARIANT', target.variant ?? ''],
+    ['BUILDPLATFORM', format(build)],
+    ['BUILDOS', build.os],
+    ['BUILDARCH', build.architecture],
+    ['BUILDVARIANT', build.variant ?? ''],
+  ]);
+}
+
+/** Proxy ARGs usable by RUN without a declaration, kept out of cache keys and history (as BuildKit does). */
+export const PROXY_ARGS: readonly string[] = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'FTP_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+].flatMap((n) => [n, n.toLowerCase()]);

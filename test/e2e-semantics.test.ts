@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+
+const tmp = tempDir('kiln-sem-');
+const root = join(tmp.path, 'store');
+
+beforeAll(() => storeWithBusybox(root));
+afterAll(() => tmp.cleanup());
+
+function context(name: string, dockerfile: string): string {
+  const dir = join(tmp.path, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+let n = 0;
+function build(
+  ctx: string,
+  tag: string,
+  extra: string[] = [],
+): { rootfs: string; config: Record<string, unknown>; history: string; stderr: string } {
+  const i = ++n;
+  const layout = join(tmp.path, `layout-${i}`);
+  const r = kiln(root, [
+    'build',
+    '--progress',
+    'plain',
+    '-t',
+    tag,
+    '--output',
+    `type=oci,dest=${layout},tar=false`,
+    ...extra,
+    ctx,
+  ]);
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
+  const ref = tag.split(':')[1] ?? 'latest';
+  run('umoci', ['unpack', '--image', `${layout}:${ref}`, join(tmp.path, `bundle-${i}`)]);
+  const full = JSON.parse(run('skopeo', ['inspect', '--raw', '--config', `oci:${layout}:${ref}`])) as {
+    config: Record<string, unknown>;
+    history: unknown[];
+  };
+  return {
+    rootfs: join(tmp.path, `bundle-${i}`, 'rootfs'),
+    config: full.config,
+    history: JSON.stringify(full.history),
+    stderr: r.stderr,
+  };
+}
+
+describe('Dockerfile semantics', () => {
+  it('records HEALTHCHECK as Docker does, and NONE', () => {
+    const a = build(
+      context(
+        'hc',
+        'FROM busybox\nHEALTHCHECK --interval=5s --timeout=2s --retries=4 CMD wget -q -O- localhost || exit 1\n',
+      ),
+      'hc:1',
+    );
+    expect(a.config.Healthcheck).toEqual({
+      Test: ['CMD-SHELL', 'wget -q -O- localhost || exit 1'],
+      Interval: 5e9,
+      Timeout: 2e9,
+      Retries: 4,
+    });
+    const b = build(context('hc2', 'FROM hc:1\nHEALTHCHECK NONE\n'), 'hc:2');
+    expect(b.config.Healthcheck).toEqual({ Test: ['NONE'] });
+  });
+
+  it('runs ONBUILD triggers of a base image and of an earlier stage, once', () => {
+    const base = build(
+      context('ob-base', 'FROM busybox\nONBUILD RUN echo triggered > /t\nONBUILD ENV FROM_TRIGGER=yes\n'),
+      'obbase:1',
+    );
+    expect(base.config.OnBuild).toEqual(['RUN echo triggered > /t', 'ENV FROM_TRIGGER=yes']);
+    expect(existsSync(join(base.rootfs, 't'))).toBe(false);
+    const child = build(context('ob-child', 'FROM obbase:1\nRUN cat /t > /seen\n'), 'obchild:1');
+    expect(readFileSync(join(child.rootfs, 'seen'), 'utf8')).toBe('triggered\n');
+    expect(child.config.Env).toContain('FROM_TRIGGER=yes');
+    expect(child.config.OnBuild ?? null).toBeNull();
+    expect(child.stderr).toContain('[ONBUILD] RUN echo triggered > /t');
+    const staged = build(
+      context(
+        'ob-stage',
+        'FROM busybox AS lib\nONBUILD RUN echo from-stage > /s\nFROM lib\nRUN cat /s > /seen\n',
+      ),
+      'obstage:1',
+    );
+    expect(readFileSync(join(staged.rootfs, 'seen'), 'utf8')).toBe('from-stage\n');
+  });
+
+  it('predefines the platform ARGs for FROM and for declared stage ARGs', () => {
+    const ctx = context(
+      'platform',
+      'ARG IMG=busy\nFROM ${IMG}box AS b\nARG TARGETARCH\nARG TARGETPLATFORM\nRUN echo "$TARGETPLATFORM $TARGETARCH" > /p\n',
+    );
+    const { rootfs } = build(ctx, 'platform:1');
+    const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as 'x64' | 'arm64'] ?? process.arch;
+    expect(readFileSync(join(rootfs, 'p'), 'utf8')).toBe(`linux/${arch} ${arch}\n`);
+  });
+
+  it('gives proxy build args to RUN without putting them in history or the cache key', () => {
+    const ctx = context('proxy', 'FROM busybox\nRUN echo "proxy=$HTTP_PROXY" > /p\n');
+    const a = build(ctx, 'proxy:1', ['--build-arg', 'HTTP_PROXY=http://127.0.0.1:3128']);
+    expect(readFileSync(join(a.rootfs, 'p'), 'utf8')).toBe('proxy=http://127.0.0.1:3128\n');
+    expect(a.history).not.toContain('3128');
+    const b = build(ctx, 'proxy:2', ['--build-arg', 'HTTP_PROXY=http://127.0.0.1:9999']);
+    expect(b.stderr).toContain('CACHED');
+  });
+
+  it('lets a later ENTRYPOINT clear an inherited CMD but not one set in the same stage', () => {
+    build(context('ep-base', 'FROM busybox\nCMD ["base-cmd"]\n'), 'epbase:1');
+    const cleared = build(context('ep1', 'FROM epbase:1\nENTRYPOINT ["/bin/echo"]\n'), 'ep:1');
+    expect(cleared.config.Cmd ?? null).toBeNull();
+    const kept = build(context('ep2', 'FROM epbase:1\nCMD ["mine"]\nENTRYPOINT ["/bin/echo"]\n'), 'ep:2');
+    expect(kept.config.Cmd).toEqual(['mine']);
+  });
+});
