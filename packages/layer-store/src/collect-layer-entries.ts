@@ -42,7 +42,13 @@ export async function collectLayerEntries(
           path,
           sourceDateEpoch,
         );
-        add({ path, key: tarSortKey(path), header, ...(change.open ? { open: change.open } : {}) });
+        add({
+          path,
+          key: tarSortKey(path),
+          header,
+          ...(change.open ? { open: change.open } : {}),
+          ...(change.sourcePath !== undefined ? { sourcePath: change.sourcePath } : {}),
+        });
         break;
       }
       case 'delete': {

@@ -10,3 +10,4 @@ export type { GarbageReport, CollectGarbageOptions } from './collect-garbage.js'
 export type { ArchiveImage, WriteImageArchiveOptions } from './write-image-archive.js';
 export type { LoadedImage } from './load-image-archive.js';
 export { directoryUsage, type StoreUsage, type Usage } from './disk-usage.js';
+export { writeTarArchive, type WriteTarArchiveOptions } from './write-tar-archive.js';

@@ -33,7 +33,12 @@ async function* walk(root: string, rel: string, inodes: Map<string, string>): As
         continue;
       }
       if (st.nlink > 1) inodes.set(inode, path);
-      yield { kind: 'upsert', header: { ...base, type, size: st.size }, open: () => createReadStream(abs) };
+      yield {
+        kind: 'upsert',
+        header: { ...base, type, size: st.size },
+        open: () => createReadStream(abs),
+        sourcePath: abs,
+      };
     } else if (type === 'symlink') {
       yield { kind: 'upsert', header: { ...base, type, linkname: await readlink(abs) } };
     } else if (type === 'char-device' || type === 'block-device') {

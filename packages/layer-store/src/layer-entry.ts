@@ -11,4 +11,6 @@ export interface LayerEntry {
   readonly key: Buffer;
   readonly header: TarHeader;
   readonly open?: () => ContentSource;
+  /** The host file behind `open()`, when there is one (FsChange.sourcePath). */
+  readonly sourcePath?: string;
 }

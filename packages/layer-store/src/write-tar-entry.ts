@@ -9,7 +9,11 @@ import type { TarHeader } from './tar-header.js';
  * (before a byte too many reaches the tar) and destroys the pack. The source is read to its end
  * or destroyed. Resolves once the pack has taken the whole entry.
  */
-export async function writeTarEntry(pack: Pack, header: TarHeader, source?: ContentSource): Promise<void> {
+export async function writeTarEntry(
+  pack: Pack,
+  header: TarHeader,
+  source?: ContentSource | AsyncIterable<Buffer>,
+): Promise<void> {
   let sink: ReturnType<Pack['entry']> | undefined;
   // tar-stream mutates the header it is given: hand it a copy.
   const done = new Promise<void>((resolve, reject) => {

@@ -28,6 +28,11 @@ export type FsChange =
       readonly kind: 'upsert';
       readonly header: FileHeader;
       readonly open?: () => NodeJS.ReadableStream | Readable;
+      /**
+       * The host file `open()` reads, when there is one: a consumer may read it directly (same
+       * bytes), which saves the stream machinery on layers of many small files.
+       */
+      readonly sourcePath?: string;
     }
   | { readonly kind: 'delete'; readonly path: string }
   | { readonly kind: 'opaque'; readonly path: string };

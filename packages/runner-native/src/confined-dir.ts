@@ -1,4 +1,4 @@
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerError } from './runner-error.js';
 
@@ -6,19 +6,17 @@ import { RunnerError } from './runner-error.js';
  * The directory `root/parts...`, checked one component at a time with lstat so that no symlink is
  * ever followed: a component that is a symlink or a non-directory is `UNSAFE_PATH`. With
  * `create`, missing components are made (mode 0755, as tar does for implied parents); without
- * it, a missing component is `UNPACK_FAILED`.
+ * it, a missing component is `UNPACK_FAILED`. Synchronous calls on purpose: layers hold
+ * thousands of entries, and a thread-pool round trip per lstat costs more than the call.
  */
 export async function confinedDir(root: string, parts: readonly string[], create: boolean): Promise<string> {
   let dir = root;
   for (const part of parts) {
     dir = join(dir, part);
-    let st;
-    try {
-      st = await lstat(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (st === undefined) {
       if (!create) throw new RunnerError('UNPACK_FAILED', `missing directory "${parts.join('/')}" in layer`);
-      await mkdir(dir, { mode: 0o755 });
+      mkdirSync(dir, { mode: 0o755 });
       continue;
     }
     if (st.isSymbolicLink()) {

@@ -123,7 +123,7 @@ async function diffDir(
     const header = headerFromStats(path, st, type, linkname);
     out.push(
       type === 'file'
-        ? { kind: 'upsert', header, open: () => createReadStream(full) }
+        ? { kind: 'upsert', header, open: () => createReadStream(full), sourcePath: full }
         : { kind: 'upsert', header },
     );
   }

@@ -53,7 +53,7 @@ async function* walk(
     const linkname = type === 'symlink' ? await readlink(full) : undefined;
     const header = headerFromStats(path, st, type, linkname);
     yield type === 'file'
-      ? { kind: 'upsert', header, open: () => createReadStream(full) }
+      ? { kind: 'upsert', header, open: () => createReadStream(full), sourcePath: full }
       : { kind: 'upsert', header };
   }
 }

@@ -97,7 +97,7 @@ export async function* copyChanges(entries: readonly CopyEntry[]): AsyncIterable
       continue;
     const source = e.source;
     yield source
-      ? { kind: 'upsert', header: e.header, open: () => createReadStream(source) }
+      ? { kind: 'upsert', header: e.header, open: () => createReadStream(source), sourcePath: source }
       : { kind: 'upsert', header: e.header };
   }
 }

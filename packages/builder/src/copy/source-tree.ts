@@ -1,4 +1,4 @@
-import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileTypeOf, type FileHeader } from '@kiln/oci';
 import type { MergedTree } from '@kiln/runner-native';
@@ -22,7 +22,9 @@ export interface SourceTree {
 }
 
 /**
- * The build context on the host, as `.dockerignore` leaves it. Parent symlinks that lead outside
+ * The build context on the host, as `.dockerignore` leaves it. File-system calls are synchronous
+ * on purpose: a context holds thousands of small entries, and a thread-pool round trip per
+ * lstat/readdir costs more than the call itself. Parent symlinks that lead outside
  * the context make a path absent. An excluded directory stays visible (without its excluded
  * contents) only when an exception pattern could re-include something below it.
  */
@@ -41,24 +43,37 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
   const computeVisible = async (path: string): Promise<boolean> => {
     if (!filter.excludes(path)) return true;
     if (!filter.hasExceptions) return false;
-    if (!(await lstat(join(dir, path)).catch(() => undefined))?.isDirectory()) return false;
-    for (const name of await readdir(join(dir, path)).catch(() => [] as string[])) {
+    if (!lstatOrUndefined(join(dir, path))?.isDirectory()) return false;
+    for (const name of readdirOrEmpty(join(dir, path))) {
       if (await visible(`${path}/${name}`)) return true;
     }
     return false;
+  };
+  const root = realpathSync(dir);
+  // Whether a directory resolves inside the context, per directory (entries share parents).
+  const inside = new Map<string, boolean>();
+  const parentInside = (parent: string): boolean => {
+    let ok = inside.get(parent);
+    if (ok === undefined) {
+      let real: string | undefined;
+      try {
+        real = realpathSync(parent);
+      } catch {
+        real = undefined;
+      }
+      ok = real !== undefined && (real === root || real.startsWith(root + sep));
+      inside.set(parent, ok);
+    }
+    return ok;
   };
   return {
     async entry(path) {
       if (!(await visible(path))) return undefined;
       const hostPath = join(dir, path);
-      const st = await lstat(hostPath).catch(() => undefined);
+      const st = lstatOrUndefined(hostPath);
       if (!st) return undefined;
       // The parents of a path (not the context root itself) must resolve inside the context.
-      if (path !== '') {
-        const parent = await realpath(join(hostPath, '..')).catch(() => undefined);
-        const root = await realpath(dir);
-        if (parent === undefined || (parent !== root && !parent.startsWith(root + sep))) return undefined;
-      }
+      if (path !== '' && !parentInside(join(hostPath, '..'))) return undefined;
       const type = fileTypeOf(st);
       if (!type) return undefined;
       const header: FileHeader = {
@@ -69,17 +84,29 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
         gid: st.gid,
         size: type === 'file' ? st.size : 0,
         mtime: st.mtime,
-        ...(type === 'symlink' ? { linkname: await readlink(hostPath) } : {}),
+        ...(type === 'symlink' ? { linkname: readlinkSync(hostPath) } : {}),
       };
       return { header, hostPath };
     },
     async list(path) {
-      const names = (await readdir(join(dir, path)).catch(() => [] as string[])).sort();
+      const names = readdirOrEmpty(join(dir, path)).sort();
       const shown: string[] = [];
       for (const name of names) if (await visible(path === '' ? name : `${path}/${name}`)) shown.push(name);
       return shown;
     },
   };
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  return lstatSync(path, { throwIfNoEntry: false });
+}
+
+function readdirOrEmpty(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 /** Another stage's (or image's) filesystem, read through its unpacked layers. */

@@ -91,7 +91,7 @@ export async function copyInstruction(
     }
   }
   const entries = [...(await parentDirs(planned, lowers, ctx, location)), ...planned];
-  const contents = await contentDigest(entries);
+  const contents = await contentDigest(entries, ctx.statCache);
   const fromPart = from ? `--from=${from.label} ` : '';
   const createdBy = `COPY ${fromPart}${sources.join(' ')} ${destWord} # buildkit`;
   const key = cacheKey(state.key, { step: 'COPY', createdBy, contents, source: from?.key ?? 'context' });

@@ -62,7 +62,10 @@ export async function planRunMounts(
         const tree = contextTree(ctx.contextDir, ctx.contextFilter);
         const entry = await resolveSource(tree, source);
         if (!entry) throw fail(`bind mount source "${source || '.'}" not found in the build context`);
-        const contents = await contentDigest(await planCopy(tree, entry, '', { uid: 0, gid: 0 }));
+        const contents = await contentDigest(
+          await planCopy(tree, entry, '', { uid: 0, gid: 0 }),
+          ctx.statCache,
+        );
         mounts.push({ type: 'bind', source: entry.hostPath, target, readwrite: !m.readOnly });
         keyParts.push({ type: 'bind', source, target, readwrite: !m.readOnly, contents });
         break;

@@ -4,6 +4,7 @@ import type { ContextFilter } from '../context/context-filter.js';
 import type { Reporter } from '../progress/reporter.js';
 import type { StageState } from '../state/stage-state.js';
 import type { CachedStep } from '../cache/step-cache.js';
+import type { StatCache } from '../cache/stat-cache.js';
 
 /** What every step may use: the stores, where to report, and build-wide settings. Read-only. */
 export interface StepContext {
@@ -12,6 +13,8 @@ export interface StepContext {
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
   readonly contextDir: string;
+  /** Remembered content digests of context files (by stat). */
+  readonly statCache: StatCache;
   /** What `.dockerignore` excludes from the context. */
   readonly contextFilter: ContextFilter;
   /** The Dockerfile's name in diagnostics. */

@@ -1,0 +1,54 @@
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { deflateRawSync, gzip, type ZlibOptions } from 'node:zlib';
+
+const gzipAsync = promisify<Buffer, ZlibOptions, Buffer>(gzip);
+
+/** Input is cut into blocks of this size; each becomes one gzip member. */
+export const GZIP_BLOCK_BYTES = 1024 * 1024;
+/** A block whose first bytes do not shrink below this ratio at level 1 is stored, not compressed. */
+const INCOMPRESSIBLE_RATIO = 0.97;
+const PROBE_BYTES = 64 * 1024;
+
+/**
+ * Gzip on every core, deterministically: the input is cut into fixed 1 MiB blocks, each block is
+ * compressed on zlib's thread pool as its own gzip member (RFC 1952 allows a file of several
+ * members; gunzip, Go's and Node's readers concatenate them), and the members are emitted in
+ * order. A block whose sample does not compress (random or already compressed data) is stored
+ * at level 0, which costs a copy instead of a futile deflate. The output depends only on the
+ * input bytes and `level`, never on timing. At most `parallel` blocks are in flight, so memory
+ * stays bounded.
+ */
+export async function* parallelGzip(
+  input: AsyncIterable<Buffer>,
+  level: number,
+  parallel = Math.max(2, availableParallelism()),
+): AsyncGenerator<Buffer> {
+  const inFlight: Promise<Buffer>[] = [];
+  let pending: Buffer[] = [];
+  let held = 0;
+  const launch = (block: Buffer): void => {
+    const p = gzipAsync(block, { level: compressible(block) ? level : 0 });
+    p.catch(() => undefined);
+    inFlight.push(p);
+  };
+  for await (const chunk of input) {
+    pending.push(chunk);
+    held += chunk.length;
+    while (held >= GZIP_BLOCK_BYTES) {
+      const all = Buffer.concat(pending, held);
+      launch(all.subarray(0, GZIP_BLOCK_BYTES));
+      const rest = all.subarray(GZIP_BLOCK_BYTES);
+      pending = rest.length > 0 ? [rest] : [];
+      held = rest.length;
+      while (inFlight.length >= parallel) yield await (inFlight.shift() as Promise<Buffer>);
+    }
+  }
+  if (held > 0 || inFlight.length === 0) launch(Buffer.concat(pending, held));
+  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+}
+
+function compressible(block: Buffer): boolean {
+  const sample = block.subarray(0, PROBE_BYTES);
+  return deflateRawSync(sample, { level: 1 }).length < sample.length * INCOMPRESSIBLE_RATIO;
+}
