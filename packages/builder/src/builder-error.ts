@@ -19,7 +19,10 @@ export type BuilderErrorCode =
   | 'STORE_BUSY'
   | 'STORE_CORRUPT'
   | 'IMAGE_NOT_FOUND'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'CONTAINER_NOT_FOUND'
+  | 'CONTAINER_RUNNING'
+  | 'NAME_IN_USE';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

@@ -20,7 +20,8 @@ void touch(const char *path, mode_t mode);
 void copy_file(const char *from, const char *to);
 void copy_attrs(const char *path, const struct stat *st);
 
-enum mount_type { MOUNT_BIND, MOUNT_CACHE, MOUNT_TMPFS, MOUNT_SECRET };
+/* MOUNT_VOLUME: a host file or directory bound as is, writes reach the host (docker run -v). */
+enum mount_type { MOUNT_BIND, MOUNT_CACHE, MOUNT_TMPFS, MOUNT_SECRET, MOUNT_VOLUME };
 enum sharing { SHARING_SHARED, SHARING_PRIVATE, SHARING_LOCKED };
 
 /* One `--mount TYPE SRC DST OPTS` of the step. */
@@ -59,5 +60,18 @@ void prepare_mounts(struct user_mount *ms, int n, const char *stage);
 void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, const char *stage);
 /* Docker's masked and read-only paths of /proc and /sys. */
 void mask_paths(const char *rootfs);
+
+/* -t: a pseudo-terminal of the container's own devpts (opened after pivot_root). */
+struct tty {
+  int master, slave;
+};
+/* Opens /dev/ptmx and its slave; the size is the host terminal's (stdin's, else stdout's). */
+void tty_open(struct tty *t);
+/* In the command's process: new session, the slave as controlling terminal and as fds 0-2,
+ * owned by `uid`. */
+void tty_attach(const struct tty *t, uid_t uid);
+/* In PID 1: relays stdin → master and master → stdout, follows SIGWINCH, reaps every child,
+ * and returns the wait status of `cmd` once it has exited and its output is drained. */
+int tty_relay(int master, pid_t cmd);
 
 #endif

@@ -3,7 +3,7 @@
  *
  *   kiln-helper run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--cwd PATH]
  *                   [--user U[:G]] [--hostname NAME] [--network host|none] [--env K=V]...
- *                   [--mount TYPE SRC DST OPTS]... [--rlimit NAME SOFT HARD]... -- ARGV...
+ *                   [--mount TYPE SRC DST OPTS]... [--rlimit NAME SOFT HARD]... [--tty] -- ARGV...
  *       Runs ARGV as PID 1's only child in fresh mount/PID/UTS/IPC (and, for "none", network)
  *       namespaces on an overlay of the lower dirs (the LAST --lower is the top-most layer), or
  *       on the plain directory --rootfs (copy snapshots, for hosts without overlayfs).
@@ -15,7 +15,13 @@
  *       The spec stays argv, not JSON: every value is its own argv element (a --mount is four
  *       of them: TYPE bind|cache|tmpfs|secret, SRC host path or "-", DST absolute target, OPTS
  *       a comma list of ro rw size= uid= gid= mode= sharing=), so paths need no escaping and
- *       the helper needs no parser; OPTS never holds a path.
+ *       the helper needs no parser; OPTS never holds a path. TYPE volume binds a host path as
+ *       is (writes reach the host), for `kiln run -v`.
+ *
+ *       --tty gives the command a pseudo-terminal of the container's devpts as its controlling
+ *       terminal (stdin, stdout and stderr); PID 1 relays the helper's stdin to it and its
+ *       output to the helper's stdout, and copies the size of the helper's terminal to it on
+ *       SIGWINCH (which the helper forwards). See run-tty.c.
  *
  *       Mount points the rootfs lacks (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf,
  *       /etc/hostname, every --mount target) are created in an extra top-most lower dir on a
@@ -251,7 +257,7 @@ struct rlimit_opt {
 struct run_opts {
   struct list lowers, env;
   const char *upper, *work, *rootfs, *cwd, *user, *hostname;
-  int net_none;
+  int net_none, tty;
   struct user_mount mounts[MAX_MOUNTS];
   int n_mounts;
   struct rlimit_opt rlimits[RLIM_NLIMITS];
@@ -294,7 +300,7 @@ static void parse_rlimit(struct run_opts *o, const char *name, const char *soft,
 
 #define RUN_USAGE                                                                                  \
   "run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--mount TYPE SRC DST OPTS]... "      \
-  "[--rlimit NAME SOFT HARD]... [...] -- ARGV..."
+  "[--rlimit NAME SOFT HARD]... [--tty] [...] -- ARGV..."
 
 static void parse_run(int argc, char **argv, struct run_opts *o) {
   o->cwd = "/";
@@ -303,7 +309,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *k = argv[i];
     /* Each value is its own argv element: paths need no quoting and no parser is needed. */
-    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : 1;
+    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : strcmp(k, "--tty") == 0 ? 0 : 1;
     if (i + arity >= argc) usage(RUN_USAGE);
     char **v = argv + i + 1;
     i += arity;
@@ -315,6 +321,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
     else if (strcmp(k, "--user") == 0) o->user = v[0];
     else if (strcmp(k, "--hostname") == 0) o->hostname = v[0];
     else if (strcmp(k, "--env") == 0) push(&o->env, v[0]);
+    else if (strcmp(k, "--tty") == 0) o->tty = 1;
     else if (strcmp(k, "--mount") == 0) {
       if (o->n_mounts >= MAX_MOUNTS) die("too many --mount");
       parse_mount(&o->mounts[o->n_mounts++], v[0], v[1], v[2], v[3]);
@@ -715,13 +722,15 @@ static void forward(int sig) {
   else pending_sig = sig;
 }
 
-static void install_forwarding(void) {
+/* `winch`: the outer process also passes terminal resizes on to PID 1 (--tty). */
+static void install_forwarding(int winch) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = forward;
   sigemptyset(&sa.sa_mask);
   const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
   for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+  if (winch) sigaction(SIGWINCH, &sa, NULL);
 }
 
 /* Never above the current hard limit: raising it needs CAP_SYS_RESOURCE, which the step does
@@ -752,9 +761,11 @@ static void container_init(struct run_opts *o) {
   resolve_user(o->user, &id);
   make_dirs(o->cwd);
   char **env = build_env(o, &id);
+  struct tty tty = {-1, -1};
+  if (o->tty) tty_open(&tty);
   drop_caps();
 
-  install_forwarding();
+  install_forwarding(0);
   if (status_fd >= 0) {
     dprintf(status_fd, "ready\n");
     close(status_fd);
@@ -769,6 +780,7 @@ static void container_init(struct run_opts *o) {
     const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
     apply_rlimits(o);
+    if (o->tty) tty_attach(&tty, id.uid);
     if (setgroups(id.ngroups, id.groups) < 0 || setgid(id.gid) < 0 || setuid(id.uid) < 0) {
       dprintf(2, "kiln-helper: switch to user %s: %s\n", o->user ? o->user : "0", strerror(errno));
       _exit(EXIT_SETUP);
@@ -781,6 +793,10 @@ static void container_init(struct run_opts *o) {
   }
   target_pid = cmd;
   if (pending_sig) kill(cmd, pending_sig);
+  if (o->tty) {
+    close(tty.slave);
+    _exit(status_code(tty_relay(tty.master, cmd)));
+  }
   for (;;) {
     int st;
     pid_t r = waitpid(-1, &st, 0);
@@ -793,6 +809,11 @@ static void container_init(struct run_opts *o) {
 static int cmd_run(int argc, char **argv) {
   static struct run_opts o;
   parse_run(argc, argv, &o);
+  /* Node may have left the stdio it shares with us non-blocking; programs expect blocking stdio. */
+  for (int fd = 0; fd < 3; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
   /* If kiln itself dies (even by SIGKILL), the helper and so the whole container go with it;
      the getppid() check closes the race with a parent that died before prctl. */
   pid_t kiln_pid = getppid();
@@ -801,7 +822,7 @@ static int cmd_run(int argc, char **argv) {
   if (o.rootfs) cleanup_on_die = remove_mountpoints;
   if (o.rootfs) plan_mountpoints(o.rootfs, NULL, o.mounts, o.n_mounts, &plain_etc);
   if (unshare(CLONE_NEWPID) < 0) die("unshare pid namespace: %s", strerror(errno));
-  install_forwarding();
+  install_forwarding(o.tty);
   pid_t init = fork();
   if (init < 0) die("fork: %s", strerror(errno));
   if (init == 0) {

@@ -54,12 +54,13 @@ void parse_mount(struct user_mount *m, const char *type, const char *src, const 
   else if (strcmp(type, "cache") == 0) m->type = MOUNT_CACHE;
   else if (strcmp(type, "tmpfs") == 0) m->type = MOUNT_TMPFS;
   else if (strcmp(type, "secret") == 0) m->type = MOUNT_SECRET;
+  else if (strcmp(type, "volume") == 0) m->type = MOUNT_VOLUME;
   else die("unknown mount type \"%s\"", type);
   check_target(dst);
   m->src = src;
   m->dst = dst;
   m->mode = m->type == MOUNT_SECRET ? 0400 : 0755;
-  m->rw = m->type == MOUNT_CACHE || m->type == MOUNT_TMPFS;
+  m->rw = m->type == MOUNT_CACHE || m->type == MOUNT_TMPFS || m->type == MOUNT_VOLUME;
   char buf[1024];
   if (strlen(opts) >= sizeof buf) die("mount options too long");
   strcpy(buf, opts);
@@ -80,7 +81,7 @@ void parse_mount(struct user_mount *m, const char *type, const char *src, const 
       else die("bad sharing \"%s\"", v);
     } else die("unknown mount option \"%s\"", o);
   }
-  if (m->type == MOUNT_BIND) {
+  if (m->type == MOUNT_BIND || m->type == MOUNT_VOLUME) {
     struct stat st;
     if (stat(src, &st) < 0) die("bind source %s: %s", src, strerror(errno));
     m->is_dir = S_ISDIR(st.st_mode);
@@ -407,6 +408,16 @@ void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, c
     case MOUNT_BIND:
       if (m->rw) bind_rw(rootfd, m, stage, i);
       else bind_ro(rootfd, m->host, m->dst, 0);
+      break;
+    case MOUNT_VOLUME:
+      if (!m->rw) {
+        bind_ro(rootfd, m->host, m->dst, 0);
+        break;
+      }
+      fd = open_target(rootfd, m->dst);
+      fd_path(t, sizeof t, fd);
+      xmount(m->host, t, NULL, MS_BIND | MS_REC, NULL);
+      close(fd);
       break;
     case MOUNT_CACHE:
       fd = open_target(rootfd, m->dst);

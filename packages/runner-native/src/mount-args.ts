@@ -41,6 +41,8 @@ function options(m: RunMount): string[] {
   switch (m.type) {
     case 'bind':
       return [m.readwrite === true ? 'rw' : 'ro'];
+    case 'volume':
+      return [m.readonly === true ? 'ro' : 'rw'];
     case 'cache':
       return [`sharing=${m.sharing ?? 'shared'}`, ...owner(m)];
     case 'tmpfs':

@@ -3,7 +3,7 @@
  * caller). No mount target, nor the mount point created for it, ever shows up in the step's
  * changes. Targets are absolute container paths; a symlink on the way to one is refused.
  */
-export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount;
+export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount | VolumeMount;
 
 /** A host file or directory. Read-only unless `readwrite`; writes then go to a throwaway overlay, never to the host. */
 export interface BindMount {
@@ -48,4 +48,15 @@ export interface SecretMount {
   readonly uid?: number;
   readonly gid?: number;
   readonly mode?: number;
+}
+
+/**
+ * A host file or directory bound as is: unlike `BindMount`, writes reach the host (`docker run
+ * -v`, named and anonymous volumes). Read-write unless `readonly`.
+ */
+export interface VolumeMount {
+  readonly type: 'volume';
+  readonly source: string;
+  readonly target: string;
+  readonly readonly?: boolean;
 }

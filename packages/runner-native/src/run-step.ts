@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { helperPath } from './helper-path.js';
-import { mountArgs } from './mount-args.js';
-import { rlimitArgs, type Rlimits } from './rlimits.js';
+import type { Rlimits } from './rlimits.js';
 import type { RunMount } from './run-mount.js';
 import { requireRoot } from './require-root.js';
-import { RunnerError } from './runner-error.js';
 import type { Snapshot } from './snapshot.js';
+import { startContainer } from './start-container.js';
 
 export interface RunSpec {
   readonly snapshot: Snapshot;
@@ -53,72 +50,19 @@ const KILL_AFTER_MS = 2000;
  */
 export async function runStep(spec: RunSpec, io: StdioSinks, signal?: AbortSignal): Promise<StepResult> {
   requireRoot('running a step');
-  const helper = helperPath();
+  helperPath();
   signal?.throwIfAborted();
-  const args = helperArgs(spec);
-  const child = spawn(helper, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: {} });
-  child.stdout?.pipe(io.stdout, { end: false });
-  child.stderr?.pipe(io.stderr, { end: false });
-  const status = collect(child.stdio[3] as Readable | null);
-
-  let sent: NodeJS.Signals | undefined;
+  const container = startContainer(spec, { stdout: io.stdout, stderr: io.stderr });
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = (): void => {
-    sent = 'SIGTERM';
-    child.kill('SIGTERM');
-    killTimer = setTimeout(() => {
-      sent = 'SIGKILL';
-      child.kill('SIGKILL');
-    }, KILL_AFTER_MS);
+    container.kill('SIGTERM');
+    killTimer = setTimeout(() => container.kill('SIGKILL'), KILL_AFTER_MS);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', (error) =>
-        reject(
-          new RunnerError('SPAWN_FAILED', `cannot start ${helper}: ${error.message}`, undefined, {
-            cause: error,
-          }),
-        ),
-      );
-      child.once('close', (c, s) => resolve([c, s]));
-    });
-    const report = await status;
-    if (!report.startsWith('ready') && sent === undefined) {
-      const message =
-        report.replace(/^error: /, '').trim() || `helper exited with ${code ?? killedBy ?? '?'}`;
-      throw new RunnerError('SETUP_FAILED', `cannot set up the step sandbox: ${message}`);
-    }
-    const endedBy = killedBy ?? sent;
-    const exitCode = code ?? 128 + (constants.signals[killedBy ?? 'SIGKILL'] ?? 9);
-    return endedBy !== undefined && endedBy !== null ? { exitCode, signal: endedBy } : { exitCode };
+    return await container.exited;
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (killTimer !== undefined) clearTimeout(killTimer);
   }
-}
-
-function helperArgs(spec: RunSpec): string[] {
-  const s = spec.snapshot;
-  const args = ['run'];
-  if (s.kind === 'copy') args.push('--rootfs', s.rootfsDir);
-  else {
-    for (const lower of s.lowerDirs) args.push('--lower', lower);
-    args.push('--upper', s.upperDir);
-  }
-  args.push('--work', s.workDir, '--cwd', spec.cwd, '--network', spec.network);
-  args.push(...mountArgs(spec.mounts ?? []), ...rlimitArgs(spec.rlimits ?? {}));
-  if (spec.user !== undefined && spec.user !== '') args.push('--user', spec.user);
-  if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
-  for (const e of spec.env) args.push('--env', e);
-  args.push('--', ...spec.args);
-  return args;
-}
-
-/** The status channel (fd 3) as text; at most a few lines. */
-async function collect(stream: Readable | null): Promise<string> {
-  if (stream === null) return '';
-  let text = '';
-  for await (const chunk of stream) text += String(chunk);
-  return text;
 }

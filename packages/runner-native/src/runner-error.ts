@@ -8,7 +8,8 @@ export type RunnerErrorCode =
   | 'LAYER_MISSING'
   | 'NOT_ROOT'
   | 'BAD_MOUNT'
-  | 'BAD_RLIMIT';
+  | 'BAD_RLIMIT'
+  | 'UNSUPPORTED';
 
 /** The one error class of @kiln/runner-native: a string code, a message, an optional hint, the cause. */
 export class RunnerError extends Error {

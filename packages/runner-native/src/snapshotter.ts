@@ -125,6 +125,34 @@ export class Snapshotter {
   }
 
   /**
+   * A snapshot kept in `dir`, a directory the caller owns (a container's, outside this root):
+   * `dir/upper` and `dir/work` are created when missing and reused when present, so opening it
+   * again later (same `lowers`) shows what earlier runs changed. `removeStale` never touches it;
+   * `release()` removes `dir`. Overlay only: throws `UNSUPPORTED` where only copies work, and
+   * `LAYER_MISSING` when a lower is not unpacked.
+   */
+  async openPersistent(lowers: readonly Digest[], dir: string): Promise<Snapshot> {
+    for (const diffId of lowers) {
+      if (!(await this.has(diffId))) {
+        throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
+      }
+    }
+    if ((await this.kind()) === 'copy') {
+      throw new RunnerError('UNSUPPORTED', 'persistent snapshots need overlayfs, which this host lacks');
+    }
+    const upper = join(dir, 'upper');
+    const work = join(dir, 'work');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!(await stat(upper).catch(() => undefined))) {
+      await mkdir(upper, { mode: 0o755 });
+      await chmod(upper, 0o755);
+    }
+    await mkdir(work, { recursive: true, mode: 0o700 });
+    const lowerDirs = lowers.length > 0 ? lowers.map((d) => this.layerDir(d)) : [await this.emptyDir()];
+    return new OverlaySnapshot(lowerDirs, upper, work, dir);
+  }
+
+  /**
    * The entry at the root-relative `path` in the merged view of `lowers` (bottom → top), as the
    * container would see it (see `lookupPath`); undefined when absent.
    */

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build-command.js';
+import { containerCommands } from './commands/container-commands.js';
 import { duCommand } from './commands/du-command.js';
 import { imagesCommand } from './commands/images-command.js';
 import { importCommand } from './commands/import-command.js';
@@ -28,6 +29,10 @@ async function main(): Promise<number> {
   const io: CliIo = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    stdoutStream: process.stdout,
+    stderrIsTty: process.stderr.isTTY === true,
+    // A pseudo-terminal without a size reports 0 columns.
+    columns: () => process.stderr.columns || 80,
     signal: controller.signal,
   };
   let cli = yargs(hideBin(process.argv))
@@ -53,6 +58,7 @@ async function main(): Promise<number> {
   cli = saveCommand(cli, io);
   cli = loadCommand(cli, io);
   cli = duCommand(cli, io);
+  cli = containerCommands(cli, io);
   try {
     await cli
       .demandCommand(1)
@@ -69,7 +75,7 @@ async function main(): Promise<number> {
       process.stderr.write(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
       return 2;
     }
-    process.stderr.write(renderError(err, io.dockerfileForErrors));
+    process.stderr.write(renderError(err, io.dockerfileForErrors, io.failedStep));
     return 1;
   }
 }

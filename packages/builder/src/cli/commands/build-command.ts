@@ -1,10 +1,11 @@
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { build } from '../../build.js';
 import { BuilderError } from '../../builder-error.js';
 import { parseOutputSpec } from '../../outputs/output-spec.js';
-import { silentReporter } from '../../progress/reporter.js';
-import { plainProgress } from '../plain-progress.js';
+import { buildMetadata } from '../../outputs/build-metadata.js';
+import { buildProgress, PROGRESS_MODES, type ProgressMode } from '../build-progress.js';
 import type { CliIo } from '../cli-io.js';
 
 /** Repeatable flags (`-t a -t b`) as a list; unlike yargs' `array`, they never swallow the positional CONTEXT. */
@@ -30,6 +31,17 @@ function parseSecrets(specs: readonly string[]): Map<string, string> {
   return secrets;
 }
 
+/** `--label K=V` (a value may be empty; a key may not). */
+function parseLabels(specs: readonly string[]): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new BuilderError('INVALID_ARGUMENT', `invalid --label "${spec}": expected KEY=VALUE`);
+    labels.set(spec.slice(0, eq), spec.slice(eq + 1));
+  }
+  return labels;
+}
+
 export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
   return cli.command(
     'build <context>',
@@ -51,7 +63,26 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           default: true,
           describe: 'use the step cache (--no-cache: rebuild every step)',
         })
-        .option('progress', { choices: ['auto', 'plain'] as const, default: 'auto' as const })
+        .option('progress', {
+          choices: PROGRESS_MODES,
+          default: 'auto' as ProgressMode,
+          describe: 'auto (tty on a terminal, else plain), tty, plain, rawjson (JSON lines) or quiet',
+        })
+        .option('log-file', {
+          type: 'string',
+          describe: 'write the full output of every step (prefixed #STEP) to this file',
+        })
+        .option('iidfile', { type: 'string', describe: 'write the image id (config digest) to this file' })
+        .option('metadata-file', {
+          type: 'string',
+          describe: 'write build metadata (digests, names) as JSON to this file',
+        })
+        .option('label', {
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'K=V: a label for the image (repeatable)',
+        })
         .option('quiet', {
           alias: 'q',
           type: 'boolean',
@@ -61,9 +92,12 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         .option('output', {
           alias: 'o',
           type: 'string',
+          // `-o -` (stdout): without nargs yargs takes a lone "-" for a positional.
+          nargs: 1,
           default: [] as string[],
           coerce: repeated,
-          describe: 'type=oci,dest=PATH[,tar=false]',
+          describe:
+            'type=oci|docker|local|tar,dest=PATH (oci: tar=false, name=REF; docker: name=REF); dest=- for stdout',
         })
         .option('secret', {
           type: 'string',
@@ -94,7 +128,10 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         else if (eq === 0) throw new BuilderError('INVALID_BUILD_ARG', `invalid --build-arg "${kv}"`);
       }
       const epoch = process.env.SOURCE_DATE_EPOCH;
-      const result = await build(
+      const outputs = argv.output.map(parseOutputSpec);
+      const logFile = argv['log-file'] === undefined ? undefined : resolve(argv['log-file']);
+      const progress = buildProgress(argv.quiet ? 'quiet' : argv.progress, io, logFile);
+      const building = build(
         {
           root: argv.root,
           contextDir,
@@ -102,7 +139,8 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           tags: argv.tag,
           buildArgs,
           noCache: !argv.cache,
-          outputs: argv.output.map(parseOutputSpec),
+          outputs,
+          labels: parseLabels(argv.label),
           target: argv.target,
           jobs: argv.jobs,
           secrets: parseSecrets(argv.secret),
@@ -110,12 +148,22 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           insecureRegistries: io.insecureRegistries,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
         },
-        { reporter: argv.quiet ? silentReporter : plainProgress(io.stderr), signal: io.signal },
+        { reporter: progress.reporter, signal: io.signal, stdout: io.stdoutStream },
       );
-      if (!argv.quiet) {
+      const result = await building
+        .finally(() => progress.finish())
+        .catch((err: unknown) => {
+          io.failedStep = { text: progress.failedOutput(), logFile };
+          throw err;
+        });
+      if (argv.iidfile !== undefined) await writeFile(argv.iidfile, result.image.manifest.config.digest);
+      if (argv['metadata-file'] !== undefined)
+        await writeFile(argv['metadata-file'], `${JSON.stringify(buildMetadata(result), null, 2)}\n`);
+      if (!argv.quiet && argv.progress !== 'quiet') {
         for (const t of result.tags) io.stderr(`naming to ${t} done\n`);
       }
-      io.stdout(`${result.manifestDigest}\n`);
+      // With an output on stdout, stdout is that output's alone.
+      if (!outputs.some((o) => o.dest === '-')) io.stdout(`${result.manifestDigest}\n`);
     },
   );
 }
