@@ -11,3 +11,4 @@ export type { ArchiveImage, WriteImageArchiveOptions } from './write-image-archi
 export type { LoadedImage } from './load-image-archive.js';
 export { directoryUsage, type StoreUsage, type Usage } from './disk-usage.js';
 export { writeTarArchive, type WriteTarArchiveOptions } from './write-tar-archive.js';
+export { layerChangesFromTar } from './layer-changes-from-tar.js';

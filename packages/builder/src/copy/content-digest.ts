@@ -18,12 +18,13 @@ export async function contentDigest(entries: readonly CopyEntry[], stats?: StatC
     const h = e.header;
     all.update(JSON.stringify([h.path, h.type, h.mode, h.uid, h.gid, h.linkname ?? '', h.size]));
     if (e.source) all.update(await fileDigest(e.source, stats));
+    else if (e.content) all.update(createHash('sha256').update(e.content).digest('hex'));
     all.update('\n');
   }
   return all.digest('hex');
 }
 
-async function fileDigest(path: string, stats?: StatCache): Promise<string> {
+export async function fileDigest(path: string, stats?: StatCache): Promise<string> {
   const st = lstatSync(path);
   const known = stats?.get(path, st);
   if (known) return known;

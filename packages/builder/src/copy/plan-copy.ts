@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FileHeader, FsChange } from '@kiln/oci';
 import type { SourceEntry, SourceTree } from './source-tree.js';
 
@@ -8,6 +9,8 @@ export interface CopyEntry {
   readonly header: FileHeader;
   /** Absolute host path of a regular file's content. */
   readonly source?: string;
+  /** A regular file's content held in memory (heredoc sources). */
+  readonly content?: Buffer;
 }
 
 export interface CopyOwnership {
@@ -95,9 +98,10 @@ export async function* copyChanges(entries: readonly CopyEntry[]): AsyncIterable
     // Sockets, fifos and devices in a build context are not copied, as in BuildKit.
     if (e.header.type === 'fifo' || e.header.type === 'char-device' || e.header.type === 'block-device')
       continue;
-    const source = e.source;
-    yield source
-      ? { kind: 'upsert', header: e.header, open: () => createReadStream(source), sourcePath: source }
-      : { kind: 'upsert', header: e.header };
+    const { source, content } = e;
+    if (source)
+      yield { kind: 'upsert', header: e.header, open: () => createReadStream(source), sourcePath: source };
+    else if (content) yield { kind: 'upsert', header: e.header, open: () => Readable.from([content]) };
+    else yield { kind: 'upsert', header: e.header };
   }
 }

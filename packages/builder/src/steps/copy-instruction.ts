@@ -1,12 +1,14 @@
 import { posix } from 'node:path';
-import type { FileHeader } from '@kiln/oci';
-import type { Copy } from '@kiln/parser';
+import type { FsChange } from '@kiln/oci';
+import { chompHeredoc, type Copy, type Heredoc } from '@kiln/parser';
 import { MergedTree } from '@kiln/runner-native';
 import { imageState, resolveLocalImage } from '../base/initial-state.js';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
-import { contentDigest } from '../copy/content-digest.js';
+import { archiveChanges, archiveKind, download, scratchDir, type ArchiveKind } from '../copy/add-sources.js';
+import { contentDigest, fileDigest } from '../copy/content-digest.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
+import { parentDirs } from '../copy/parent-dirs.js';
 import {
   copyChanges,
   planCopy,
@@ -22,9 +24,19 @@ import { prepareLayers } from './prepare-layers.js';
 import { resolveOwnership } from './resolve-ownership.js';
 import type { StepContext } from './step-context.js';
 
+/** A local archive ADD extracts into `dest` (root-relative). */
+interface PlannedArchive {
+  readonly path: string;
+  readonly kind: ArchiveKind;
+  readonly dest: string;
+}
+
+const URL_RE = /^https?:\/\//i;
+
 /**
- * COPY from the build context, another stage or an image: the selected files become a layer
- * directly, no sandbox needed.
+ * COPY and ADD: files from the build context, another stage or an image, heredocs, and for ADD
+ * also URLs (with `--checksum`) and local tar archives extracted by content. The result is one
+ * layer written directly, no sandbox needed.
  */
 export async function copyInstruction(
   state: StageState,
@@ -33,21 +45,33 @@ export async function copyInstruction(
   id: number,
 ): Promise<StageState> {
   const location = locationOf(ins, ctx.file);
-  if (ins.kind === 'add')
-    throw new BuilderError('UNSUPPORTED', 'ADD is not supported yet; use COPY', { location });
+  const word = ins.kind.toUpperCase();
   // The parser accepts these; executing them silently without their effect would give wrong images.
   const unsupported = [
-    ins.heredocs.length > 0 && 'heredoc sources (<<EOF)',
     ins.parents && '--parents',
     ins.exclude.length > 0 && '--exclude',
+    ins.keepGitDir && '--keep-git-dir',
   ].filter((x): x is string => typeof x === 'string');
   if (unsupported.length > 0)
-    throw new BuilderError('UNSUPPORTED', `COPY ${unsupported.join(', ')} not supported yet`, { location });
+    throw new BuilderError('UNSUPPORTED', `${word} ${unsupported.join(', ')} not supported yet`, {
+      location,
+    });
   const vars = expansionVars(state);
   const at = { ins, file: ctx.file, escape: ctx.escape };
   const sources = ins.sources.map((s) => expandInStage(s, vars, at));
   const destWord = expandInStage(ins.dest, vars, at);
   const dest = posix.resolve(state.config.config.WorkingDir || '/', destWord);
+  const checksum = ins.checksum === undefined ? undefined : expandInStage(ins.checksum, vars, at);
+  if (
+    checksum !== undefined &&
+    (!/^sha256:[0-9a-f]{64}$/.test(checksum) || !sources.every((s) => URL_RE.test(s)))
+  ) {
+    throw new BuilderError(
+      'INVALID_INSTRUCTION',
+      '--checksum takes sha256:<64 hex> and applies to URL sources only',
+      { location },
+    );
+  }
   const lowers = await prepareLayers(state, ctx);
   const owner = await resolveOwnership(ins, { lowers, ctx, location, vars });
   const from =
@@ -56,46 +80,160 @@ export async function copyInstruction(
     ? stageTree(await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)))
     : contextTree(ctx.contextDir, ctx.contextFilter);
   const what = from ? `in ${from.label}` : 'in the build context';
-
   const existing = await ctx.snapshotter.stat(lowers, rel(dest));
-  let destIsDir = destWord.endsWith('/') || sources.length > 1 || existing?.type === 'directory';
-  const planned: CopyEntry[] = [];
-  for (const source of sources) {
-    const matches = await matchSourcePaths(tree, source);
-    if (matches === 'escape') {
-      throw new BuilderError(
-        'CONTEXT_ESCAPE',
-        `COPY source "${source}" is outside the ${from ? 'stage root' : 'build context'}`,
-        { location },
-      );
+  let destIsDir =
+    destWord.endsWith('/') || sources.length + ins.heredocs.length > 1 || existing?.type === 'directory';
+  const target = (name: string): string => rel(destIsDir ? posix.join(dest, name) : dest);
+
+  const scratch = await scratchDir(ctx.store.root);
+  try {
+    const planned: CopyEntry[] = ins.heredocs.map((h) => heredocEntry(h, target(h.name), owner, vars, ctx));
+    const archives: PlannedArchive[] = [];
+    for (const source of sources) {
+      if (ins.kind === 'add' && URL_RE.test(source)) {
+        const d = await download(source, scratch.path, ctx.signal, checksum).catch((cause: unknown) => {
+          throw new BuilderError(
+            'COPY_SOURCE_NOT_FOUND',
+            `ADD failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+            { location, cause },
+          );
+        });
+        // URLs are not extracted unless --unpack=true, as in Docker.
+        const kind = ins.unpack === true ? await archiveKind(d.path) : undefined;
+        if (kind) archives.push({ path: d.path, kind, dest: rel(dest) });
+        else {
+          const header = {
+            path: target(d.name),
+            type: 'file' as const,
+            mode: owner.mode ?? 0o600,
+            uid: owner.uid,
+            gid: owner.gid,
+            size: d.size,
+            mtime: d.mtime,
+          };
+          planned.push({ header, source: d.path });
+        }
+        continue;
+      }
+      const matches = await matchSourcePaths(tree, source);
+      if (matches === 'escape') {
+        throw new BuilderError(
+          'CONTEXT_ESCAPE',
+          `${word} source "${source}" is outside the ${from ? 'stage root' : 'build context'}`,
+          { location },
+        );
+      }
+      if (matches.length > 1 || matches.some((m) => m.fromWildcard)) destIsDir = true;
+      const found = [];
+      for (const m of matches) {
+        const entry = await resolveSource(tree, m.rel);
+        if (entry) found.push({ m, entry });
+      }
+      if (found.length === 0) {
+        throw new BuilderError('COPY_SOURCE_NOT_FOUND', `${word} failed: "${source}" not found ${what}`, {
+          location,
+          hint: from
+            ? undefined
+            : 'paths are relative to the build context; check .dockerignore and the spelling',
+        });
+      }
+      for (const { m, entry } of found) {
+        const kind =
+          ins.kind === 'add' && ins.unpack !== false && entry.header.type === 'file'
+            ? await archiveKind(entry.hostPath)
+            : undefined;
+        if (kind) {
+          archives.push({ path: entry.hostPath, kind, dest: rel(dest) });
+          continue;
+        }
+        // A directory's contents go into dest; a file goes into dest when dest is a directory.
+        const to =
+          entry.header.type !== 'directory' && destIsDir ? posix.join(dest, posix.basename(m.rel)) : dest;
+        planned.push(...(await planCopy(tree, entry, rel(to), owner)));
+      }
     }
-    if (matches.length > 1 || matches.some((m) => m.fromWildcard)) destIsDir = true;
-    const resolved = await Promise.all(
-      matches.map(async (m) => ({ m, entry: await resolveSource(tree, m.rel) })),
+    // Archives extract into dest: its parents must exist like those of any copied entry.
+    const anchors: CopyEntry[] = archives.map((a) => ({
+      header: {
+        path: posix.join(a.dest, '.archive'),
+        type: 'file',
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        mtime: new Date(0),
+      },
+    }));
+    const parents = await parentDirs([...planned, ...anchors], lowers, ctx, location);
+    const entries = [...parents, ...planned];
+    const contents = await contentDigest(entries, ctx.statCache);
+    const archiveDigests = await Promise.all(
+      archives.map(async (a) => [a.dest, a.kind, await fileDigest(a.path, ctx.statCache)]),
     );
-    const found = resolved.filter((r) => r.entry !== undefined);
-    if (found.length === 0) {
-      throw new BuilderError('COPY_SOURCE_NOT_FOUND', `COPY failed: "${source}" not found ${what}`, {
-        location,
-        hint: from
-          ? undefined
-          : 'paths are relative to the build context; check .dockerignore and the spelling',
-      });
-    }
-    for (const { m, entry } of found) {
-      if (!entry) continue;
-      // A directory's contents go into dest; a file goes into dest when dest is a directory.
-      const target =
-        entry.header.type !== 'directory' && destIsDir ? posix.join(dest, posix.basename(m.rel)) : dest;
-      planned.push(...(await planCopy(tree, entry, rel(target), owner)));
-    }
+    const fromPart = from ? `--from=${from.label} ` : '';
+    const createdBy = `${word} ${fromPart}${[...ins.heredocs.map((h) => `<<${h.name}`), ...sources].join(' ')} ${destWord} # buildkit`;
+    const key = cacheKey(state.key, {
+      step: word,
+      createdBy,
+      contents,
+      archives: archiveDigests,
+      source: from?.key ?? 'context',
+    });
+    const chown = ins.chown === undefined ? undefined : owner;
+    return await applyLayerStep(state, ctx, {
+      id,
+      key,
+      createdBy,
+      produce: (write) =>
+        write(
+          mergeChanges([
+            copyChanges(entries),
+            ...archives.map((a) => archiveChanges(a, a.dest, scratch.path, chown)),
+          ]),
+        ),
+    });
+  } finally {
+    await scratch.remove();
   }
-  const entries = [...(await parentDirs(planned, lowers, ctx, location)), ...planned];
-  const contents = await contentDigest(entries, ctx.statCache);
-  const fromPart = from ? `--from=${from.label} ` : '';
-  const createdBy = `COPY ${fromPart}${sources.join(' ')} ${destWord} # buildkit`;
-  const key = cacheKey(state.key, { step: 'COPY', createdBy, contents, source: from?.key ?? 'context' });
-  return applyLayerStep(state, ctx, { id, key, createdBy, produce: (write) => write(copyChanges(entries)) });
+}
+
+/** A heredoc source as a file; unquoted delimiters expand `$VAR` and `${VAR}` (not quotes). */
+function heredocEntry(
+  h: Heredoc,
+  path: string,
+  owner: CopyOwnership,
+  vars: ReadonlyMap<string, string>,
+  ctx: StepContext,
+): CopyEntry {
+  const body = h.chomp ? chompHeredoc(h.content) : h.content;
+  const text = h.expand
+    ? body.replace(
+        /\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+        (m, a?: string, b?: string) => (m === '\\$' ? '$' : (vars.get(a ?? b ?? '') ?? '')),
+      )
+    : body;
+  const content = Buffer.from(text);
+  const mtime = new Date((ctx.sourceDateEpoch ?? 0) * 1000);
+  return {
+    header: {
+      path,
+      type: 'file',
+      mode: owner.mode ?? 0o644,
+      uid: owner.uid,
+      gid: owner.gid,
+      size: content.length,
+      mtime,
+    },
+    content,
+  };
+}
+
+/** Several changesets as one; a later entry for the same path replaces an earlier one (archives over parents). */
+async function* mergeChanges(sets: readonly AsyncIterable<FsChange>[]): AsyncIterable<FsChange> {
+  const byPath = new Map<string, FsChange>();
+  for (const set of sets)
+    for await (const c of set) byPath.set(c.kind === 'upsert' ? c.header.path : c.path, c);
+  yield* byPath.values();
 }
 
 /** The stage or image a `--from` names, with a label for messages and its cache key. */
@@ -118,46 +256,3 @@ async function sourceStage(
 function rel(p: string): string {
   return p.replace(/^\/+/, '');
 }
-
-/**
- * Directories above the copied entries: kept as the image has them (same mode and owner), or
- * created root-owned 0755 when missing, so the layer is complete on its own.
- */
-async function parentDirs(
-  entries: readonly CopyEntry[],
-  lowers: Parameters<StepContext['snapshotter']['stat']>[0],
-  ctx: StepContext,
-  location: ErrorLocation,
-): Promise<CopyEntry[]> {
-  const planned = new Set(entries.map((e) => e.header.path));
-  const parents = new Set<string>();
-  for (const e of entries) {
-    for (
-      let dir = posix.dirname(e.header.path);
-      dir !== '.' && dir !== '/' && dir !== '';
-      dir = posix.dirname(dir)
-    ) {
-      if (!planned.has(dir)) parents.add(dir);
-    }
-  }
-  const out: CopyEntry[] = [];
-  for (const dir of [...parents].sort()) {
-    const found: FileHeader | undefined = await ctx.snapshotter.stat(lowers, dir);
-    if (found && found.type !== 'directory') {
-      throw new BuilderError(
-        'INVALID_INSTRUCTION',
-        `cannot copy into "/${dir}": it is not a directory in the image`,
-        { location },
-      );
-    }
-    const mtime = new Date((ctx.sourceDateEpoch ?? 0) * 1000);
-    out.push({
-      header: found
-        ? { ...found, path: dir }
-        : { path: dir, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime },
-    });
-  }
-  return out;
-}
-
-export type { CopyOwnership };

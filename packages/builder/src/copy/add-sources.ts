@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { join, posix } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FsChange } from '@kiln/oci';
+import { layerChangesFromTar } from '@kiln/layer-store';
+
+/** A private scratch directory under the store's temp dir; named so a killed build's is cleaned. */
+export async function scratchDir(storeRoot: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = join(storeRoot, 'kiln', 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+  await mkdir(path, { recursive: true });
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A downloaded ADD source. */
+export interface Download {
+  readonly path: string;
+  readonly digest: string;
+  readonly size: number;
+  /** The file name ADD gives it in a destination directory: the URL path's last segment. */
+  readonly name: string;
+  readonly mtime: Date;
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Downloads an ADD URL into `dir`, hashing while streaming. With `checksum` (`sha256:<hex>`)
+ * a mismatch rejects. The file's time is the server's Last-Modified, as Docker does.
+ */
+export async function download(
+  url: string,
+  dir: string,
+  signal: AbortSignal,
+  checksum?: string,
+): Promise<Download> {
+  const res = await fetchFollowing(url, signal);
+  const path = join(dir, `download-${randomBytes(6).toString('hex')}`);
+  const hash = createHash('sha256');
+  let size = 0;
+  res.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    size += chunk.length;
+  });
+  await pipeline(res, createWriteStream(path, { mode: 0o600 }), { signal });
+  const digest = `sha256:${hash.digest('hex')}`;
+  if (checksum !== undefined && checksum !== digest) {
+    throw new Error(`checksum mismatch for ${url}: expected ${checksum}, got ${digest}`);
+  }
+  const modified = Date.parse(res.headers['last-modified'] ?? '');
+  const name = posix.basename(new URL(url).pathname) || 'download';
+  return { path, digest, size, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified) };
+}
+
+function fetchFollowing(url: string, signal: AbortSignal, hops = 0): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { signal }, (res) => {
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && location && hops < MAX_REDIRECTS) {
+        res.resume();
+        resolve(fetchFollowing(new URL(location, url).toString(), signal, hops + 1));
+        return;
+      }
+      if (status !== 200) {
+        res.resume();
+        reject(new Error(`GET ${url}: ${status} ${res.statusMessage ?? ''}`.trim()));
+        return;
+      }
+      resolve(res);
+    });
+    req.on('error', reject);
+  });
+}
+
+export type ArchiveKind = 'tar' | 'tar+gzip';
+
+/**
+ * Whether a file is an archive ADD extracts, by content as Docker does: gzip-compressed (then
+ * assumed to hold a tar) or a plain tar (ustar magic at offset 257). Other compressions are
+ * copied as files (not supported yet).
+ */
+export async function archiveKind(path: string): Promise<ArchiveKind | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const { bytesRead, buffer } = await fh.read(Buffer.alloc(263), 0, 263, 0);
+    if (bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return 'tar+gzip';
+    if (bytesRead >= 262 && buffer.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * The entries of an archive placed under `dest` (root-relative), owners from the archive unless
+ * `owner` is given. Contents are spilled into `scratch`, which the caller removes after use.
+ */
+export async function* archiveChanges(
+  archive: { readonly path: string; readonly kind: ArchiveKind },
+  dest: string,
+  scratch: string,
+  owner?: { readonly uid: number; readonly gid: number },
+): AsyncGenerator<FsChange> {
+  for await (const change of layerChangesFromTar(archive.path, archive.kind === 'tar+gzip', scratch)) {
+    if (change.kind !== 'upsert') continue;
+    const h = change.header;
+    const path = dest === '' ? h.path : posix.join(dest, h.path);
+    const linkname =
+      h.type === 'link' && h.linkname !== undefined ? posix.join(dest, h.linkname) : h.linkname;
+    const header = { ...h, path, ...(linkname !== undefined ? { linkname } : {}), ...(owner ?? {}) };
+    yield { ...change, header };
+  }
+}
