@@ -1,15 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
 import { LayerStore, type Image } from '@kiln/layer-store';
 import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
+import { ExplainLog } from './cache/explain-log.js';
+import { StatCache } from './cache/stat-cache.js';
 import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
 import type { OutputSpec } from './outputs/output-spec.js';
+import { withLabels } from './outputs/with-labels.js';
+import { writeOutputs } from './outputs/write-outputs.js';
+import { prepareLayers } from './steps/prepare-layers.js';
 import { plan, type BuildGraph } from './plan/plan.js';
 import { silentReporter, type Reporter } from './progress/reporter.js';
 import { runStages } from './schedule/run-stages.js';
@@ -28,6 +34,8 @@ export interface BuildOptions {
   readonly target?: string;
   readonly noCache?: boolean;
   readonly outputs?: readonly OutputSpec[];
+  /** `--label K=V`: added to the final image's config Labels (over those of the Dockerfile). */
+  readonly labels?: ReadonlyMap<string, string>;
   /** Stages run at the same time at most (default: the number of cores). */
   readonly jobs?: number;
   readonly network?: 'host' | 'none';
@@ -51,7 +59,12 @@ export interface BuildResult {
  */
 export async function build(
   options: BuildOptions,
-  io: { readonly reporter?: Reporter; readonly signal?: AbortSignal } = {},
+  io: {
+    readonly reporter?: Reporter;
+    readonly signal?: AbortSignal;
+    /** Where outputs with `dest: '-'` are streamed; left open. */
+    readonly stdout?: Writable;
+  } = {},
 ): Promise<BuildResult> {
   const reporter = io.reporter ?? silentReporter;
   const signal = io.signal ?? new AbortController().signal;
@@ -71,7 +84,7 @@ export async function build(
     await snapshotter.removeStale();
     return await buildGraph({
       options,
-      io: { reporter, signal },
+      io: { reporter, signal, stdout: io.stdout },
       df,
       graph,
       store,
@@ -81,6 +94,11 @@ export async function build(
       tags,
       buildArgs,
     });
+  } catch (err) {
+    // Whatever noticed the abort first (the scheduler, the runner), callers see one error.
+    if (signal.aborted && !(err instanceof BuilderError && err.code === 'CANCELLED'))
+      throw new BuilderError('CANCELLED', 'build cancelled', { cause: err });
+    throw err;
   } finally {
     await release();
   }
@@ -88,7 +106,7 @@ export async function build(
 
 interface Prepared {
   readonly options: BuildOptions;
-  readonly io: { readonly reporter: Reporter; readonly signal: AbortSignal };
+  readonly io: { readonly reporter: Reporter; readonly signal: AbortSignal; readonly stdout?: Writable };
   readonly df: Dockerfile;
   readonly graph: BuildGraph;
   readonly store: LayerStore;
@@ -103,6 +121,8 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   const { options, df, graph, store, snapshotter, contextDir, tags, buildArgs } = p;
   const { reporter, signal } = p.io;
   const epoch = options.sourceDateEpoch;
+  const statCache = await StatCache.load(options.root);
+  const explain = await ExplainLog.load(options.root, [contextDir, p.dockerfilePath, options.target ?? '']);
   const ctx: StepContext = {
     store,
     snapshotter,
@@ -110,6 +130,8 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     signal,
     contextDir,
     contextFilter: await loadContextFilter(contextDir, p.dockerfilePath),
+    statCache,
+    explain,
     file: df.file,
     escape: df.escape,
     buildArgs,
@@ -128,15 +150,25 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     (i) => dependencies(graph, i),
     (i, deps) => buildStage(graph, df, i, deps, ctx, () => nextId++),
     { jobs: options.jobs ?? availableParallelism(), signal },
-  );
+  ).finally(() => statCache.save());
   const final = results.get(graph.target);
   if (!final) throw new Error('internal: target stage has no result');
-  const image = await store.writeImage({ ...final.config, created: ctx.created }, final.layers);
+  const image = await store.writeImage(
+    { ...withLabels(final.config, options.labels), created: ctx.created },
+    final.layers,
+  );
+  // Outputs before tags: a build whose output fails has failed, and must not move a tag.
+  await writeOutputs(options.outputs ?? [], {
+    store,
+    snapshotter,
+    image,
+    prepareLayers: () => prepareLayers(final, ctx),
+    tags,
+    sourceDateEpoch: epoch,
+    stdout: p.io.stdout,
+  });
   for (const tag of tags) await store.tag(tag, image.manifestDescriptor);
-  for (const out of options.outputs ?? []) {
-    const refName = out.name ?? (tags[0] ? parseImageName(tags[0]).tag : 'latest');
-    await store.exportOciLayout(image, refName, resolve(out.dest), { tar: out.tar });
-  }
+  await explain.save();
   return { manifestDigest: image.manifestDescriptor.digest, image, tags };
 }
 

@@ -5,6 +5,8 @@ export { plan, type BuildGraph, type StagePlan, type PlanOptions } from './plan/
 export { cacheKey } from './cache/cache-key.js';
 export { parseOutputSpec, type OutputSpec } from './outputs/output-spec.js';
 export { silentReporter, type BuildEvent, type Reporter } from './progress/reporter.js';
+export { combineReporters } from './progress/combine-reporters.js';
+export { buildMetadata } from './outputs/build-metadata.js';
 export { prune, type PruneResult } from './prune.js';
 export { saveImages, loadImages } from './images-archive.js';
 export { storeDiskUsage, type DiskUsage } from './store-disk-usage.js';

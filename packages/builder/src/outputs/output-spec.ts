@@ -1,32 +1,100 @@
 import { BuilderError } from '../builder-error.js';
 
-/** Where a build's image goes besides the local store. */
-export type OutputSpec = {
-  readonly type: 'oci';
-  readonly dest: string;
-  readonly tar: boolean;
-  readonly name?: string;
+/**
+ * Where a build's result goes besides the local store. `dest: '-'` means the caller's stdout
+ * stream (given to `build()` as `io.stdout`); it is allowed for the single-file outputs only
+ * (`tar`, `docker`, and `oci` with `tar: true`).
+ */
+export type OutputSpec =
+  | {
+      /** An OCI image layout, as one tar (default) or a directory. */
+      readonly type: 'oci';
+      readonly dest: string;
+      readonly tar: boolean;
+      /** The ref name annotated in index.json (default: the first tag's tag, else `latest`). */
+      readonly name?: string;
+    }
+  | {
+      /** A docker archive (`docker load`, `skopeo … docker-archive:`), plus an OCI layout inside. */
+      readonly type: 'docker';
+      readonly dest: string;
+      /** Names in the archive's RepoTags, comma-separated in the spec (default: the build's tags). */
+      readonly names?: readonly string[];
+    }
+  | {
+      /** The final stage's root filesystem written into the directory `dest`. */
+      readonly type: 'local';
+      readonly dest: string;
+    }
+  | {
+      /** The final stage's root filesystem as one plain tar. */
+      readonly type: 'tar';
+      readonly dest: string;
+    };
+
+const KEYS: Readonly<Record<OutputSpec['type'], readonly string[]>> = {
+  oci: ['type', 'dest', 'tar', 'name'],
+  docker: ['type', 'dest', 'name'],
+  local: ['type', 'dest'],
+  tar: ['type', 'dest'],
 };
 
-/** Parses `--output type=oci,dest=PATH[,tar=false][,name=REF]` as docker build / buildx does. */
+/**
+ * Parses one `--output` value as docker buildx does: `type=oci|docker|local|tar,dest=PATH` plus
+ * `tar=true|false` and `name=REF` for oci, `name=REF[,REF…]`-style names for docker (a bare word
+ * after `name=` continues the list, as in buildx). A bare `PATH` means `type=local,dest=PATH`, and
+ * `-` means `type=tar,dest=-`. INVALID_OUTPUT for anything else.
+ */
 export function parseOutputSpec(text: string): OutputSpec {
+  if (text === '-') return { type: 'tar', dest: '-' };
+  if (!text.includes('=')) return { type: 'local', dest: text };
   const fields = new Map<string, string>();
+  let last: string | undefined;
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
-    if (eq < 0)
+    if (eq < 0) {
+      if (last === 'name') {
+        fields.set('name', `${fields.get('name') ?? ''},${part.trim()}`);
+        continue;
+      }
       throw new BuilderError('INVALID_OUTPUT', `invalid --output field "${part}": expected key=value`);
-    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    }
+    last = part.slice(0, eq).trim();
+    fields.set(last, part.slice(eq + 1).trim());
   }
   const type = fields.get('type');
-  if (type !== 'oci') {
+  if (type !== 'oci' && type !== 'docker' && type !== 'local' && type !== 'tar') {
     throw new BuilderError('INVALID_OUTPUT', `unsupported output type "${type ?? ''}"`, {
-      hint: 'supported: type=oci',
+      hint: 'supported: type=oci, type=docker, type=local, type=tar',
     });
   }
+  for (const key of fields.keys()) {
+    if (!KEYS[type].includes(key))
+      throw new BuilderError('INVALID_OUTPUT', `output type=${type} has no field "${key}"`);
+  }
   const dest = fields.get('dest');
-  if (!dest) throw new BuilderError('INVALID_OUTPUT', 'output type=oci needs dest=PATH');
-  const tar = fields.get('tar') ?? 'true';
-  if (tar !== 'true' && tar !== 'false')
-    throw new BuilderError('INVALID_OUTPUT', `tar=${tar}: expected true or false`);
-  return { type, dest, tar: tar === 'true', name: fields.get('name') };
+  if (!dest) throw new BuilderError('INVALID_OUTPUT', `output type=${type} needs dest=PATH`);
+  switch (type) {
+    case 'oci': {
+      const tar = fields.get('tar') ?? 'true';
+      if (tar !== 'true' && tar !== 'false')
+        throw new BuilderError('INVALID_OUTPUT', `tar=${tar}: expected true or false`);
+      if (dest === '-' && tar === 'false')
+        throw new BuilderError('INVALID_OUTPUT', 'dest=- needs tar=true: a directory cannot go to stdout');
+      const name = fields.get('name');
+      return { type, dest, tar: tar === 'true', ...(name ? { name } : {}) };
+    }
+    case 'docker': {
+      const names = (fields.get('name') ?? '').split(',').filter((n) => n !== '');
+      return { type, dest, ...(names.length > 0 ? { names } : {}) };
+    }
+    case 'local':
+      if (dest === '-')
+        throw new BuilderError('INVALID_OUTPUT', 'type=local needs a directory', {
+          hint: 'use type=tar,dest=- to stream the root filesystem to stdout',
+        });
+      return { type, dest };
+    case 'tar':
+      return { type, dest };
+  }
 }

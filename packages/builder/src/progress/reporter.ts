@@ -8,6 +8,8 @@ export type BuildEvent =
       readonly text: string;
     }
   | { readonly type: 'step-cached'; readonly id: number }
+  /** Why a step that ran before missed the cache (inputs that differ from the last build). */
+  | { readonly type: 'step-explain'; readonly id: number; readonly reasons: readonly string[] }
   | { readonly type: 'step-done'; readonly id: number; readonly seconds: number }
   | { readonly type: 'step-error'; readonly id: number; readonly message: string };
 

@@ -4,6 +4,7 @@ import PQueue from 'p-queue';
  * Runs stages on a queue of `jobs` slots. `order` lists each stage after the stages it needs,
  * so by the time a stage awaits a dependency that dependency has been queued before it and
  * holds (or held) a slot: no deadlock even with one slot. Returns each stage's result by index.
+ * Settles only once every started stage has settled, also when `signal` aborts.
  */
 export async function runStages<T>(
   order: readonly number[],
@@ -14,17 +15,18 @@ export async function runStages<T>(
   const queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
   const promises = new Map<number, Promise<T>>();
   for (const index of order) {
-    const task = queue.add(
-      async () => {
-        const results = new Map<number, T>();
-        for (const d of deps(index)) {
-          const p = promises.get(d);
-          if (p) results.set(d, await p);
-        }
-        return runOne(index, results);
-      },
-      { signal: options.signal },
-    );
+    // Not p-queue's `signal` option: it rejects a running task at once, while its work (a RUN
+    // being killed) goes on; the caller must not settle before the work has stopped. Running
+    // stages see the signal themselves; queued ones fail as soon as they start.
+    const task = queue.add(async () => {
+      options.signal.throwIfAborted();
+      const results = new Map<number, T>();
+      for (const d of deps(index)) {
+        const p = promises.get(d);
+        if (p) results.set(d, await p);
+      }
+      return runOne(index, results);
+    });
     promises.set(index, task as Promise<T>);
   }
   const settled = await Promise.allSettled(promises.values());
