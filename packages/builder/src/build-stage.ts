@@ -26,7 +26,7 @@ export async function buildStage(
     const i = stageIndexOf(ref, names, index);
     return i === undefined ? undefined : deps.get(i);
   };
-  const ctx: StepContext = { ...buildCtx, fromStage };
+  const ctx: StepContext = { ...buildCtx, fromStage, stageIndex: index };
   const visible = 1 + stage.instructions.filter(isVisibleStep).length;
   const prefix = stage.name ? `${stage.name} ` : '';
   const label = (n: number): string => `[${prefix}${n}/${visible}]`;

@@ -25,6 +25,9 @@ export function plainProgress(write: (text: string) => void): Reporter {
           for (const line of lines) write(`#${e.id} ${elapsed(started, e.id)} ${line}\n`);
           return;
         }
+        case 'step-explain':
+          write(`#${e.id} cache miss: ${e.reasons.join('; ')}\n`);
+          return;
         case 'step-cached':
           write(`#${e.id} CACHED\n`);
           return;

@@ -75,6 +75,9 @@ export class TtyProgress implements Reporter {
         case 'step-cached':
           step.status = 'cached';
           break;
+        case 'step-explain':
+          step.tail = [...step.tail, `cache miss: ${e.reasons.join('; ')}`].slice(-this.tailSize());
+          break;
         case 'step-done':
           if (step.status === 'running') step.status = 'done';
           step.ended = this.now();

@@ -13,15 +13,28 @@ const SMALL_FILE_BYTES = 1024 * 1024;
  * digests come from `stats` when the file's stat is unchanged since it was last hashed.
  */
 export async function contentDigest(entries: readonly CopyEntry[], stats?: StatCache): Promise<string> {
+  return (await contentDigests(entries, stats)).digest;
+}
+
+/** {@link contentDigest}, plus a short digest per entry path (to explain what changed). */
+export async function contentDigests(
+  entries: readonly CopyEntry[],
+  stats?: StatCache,
+): Promise<{ readonly digest: string; readonly files: Readonly<Record<string, string>> }> {
   const all = createHash('sha256');
+  const files: Record<string, string> = {};
   for (const e of entries) {
     const h = e.header;
-    all.update(JSON.stringify([h.path, h.type, h.mode, h.uid, h.gid, h.linkname ?? '', h.size]));
-    if (e.source) all.update(await fileDigest(e.source, stats));
-    else if (e.content) all.update(createHash('sha256').update(e.content).digest('hex'));
-    all.update('\n');
+    const meta = JSON.stringify([h.path, h.type, h.mode, h.uid, h.gid, h.linkname ?? '', h.size]);
+    const data = e.source
+      ? await fileDigest(e.source, stats)
+      : e.content
+        ? createHash('sha256').update(e.content).digest('hex')
+        : '';
+    all.update(meta).update(data).update('\n');
+    files[h.path] = createHash('sha256').update(meta).update(data).digest('hex').slice(0, 16);
   }
-  return all.digest('hex');
+  return { digest: all.digest('hex'), files };
 }
 
 export async function fileDigest(path: string, stats?: StatCache): Promise<string> {

@@ -1,6 +1,7 @@
 import type { FsChange } from '@kiln/oci';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
+import type { StepInputs } from '../cache/explain-log.js';
 import type { StepContext } from './step-context.js';
 
 /** A step that adds a layer: its progress id, cache key, history text, and how to make its changes. */
@@ -10,6 +11,8 @@ export interface LayerStep {
   readonly createdBy: string;
   /** Produces the changes and hands them to `write` while its resources (a snapshot) are alive. */
   readonly produce: (write: (changes: AsyncIterable<FsChange>) => Promise<void>) => Promise<void>;
+  /** What went into `key`, by field, and where the step is (`<stage>:<line>`), to explain misses. */
+  readonly explain?: { readonly slot: string; readonly inputs: StepInputs };
 }
 
 /**
@@ -23,6 +26,11 @@ export async function applyLayerStep(
   step: LayerStep,
 ): Promise<StageState> {
   const cached = await lookupStep(ctx, step.key);
+  const why = step.explain ? ctx.explain?.record(step.explain.slot, step.explain.inputs) : undefined;
+  if (!cached && why?.previous) {
+    const reasons = why.reasons.length > 0 ? why.reasons : ['the cache entry is gone (pruned or --no-cache)'];
+    ctx.reporter.event({ type: 'step-explain', id: step.id, reasons });
+  }
   if (cached) {
     ctx.reporter.event({ type: 'step-cached', id: step.id });
     return appendStep(state, step.key, cached);

@@ -6,7 +6,7 @@ import { imageState, resolveLocalImage } from '../base/initial-state.js';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { archiveChanges, archiveKind, download, scratchDir, type ArchiveKind } from '../copy/add-sources.js';
-import { contentDigest, fileDigest } from '../copy/content-digest.js';
+import { contentDigests, fileDigest } from '../copy/content-digest.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
 import { parentDirs } from '../copy/parent-dirs.js';
 import {
@@ -166,7 +166,7 @@ export async function copyInstruction(
     }));
     const parents = await parentDirs([...planned, ...anchors], lowers, ctx, location);
     const entries = [...parents, ...planned];
-    const contents = await contentDigest(entries, ctx.statCache);
+    const { digest: contents, files } = await contentDigests(entries, ctx.statCache);
     const archiveDigests = await Promise.all(
       archives.map(async (a) => [a.dest, a.kind, await fileDigest(a.path, ctx.statCache)]),
     );
@@ -184,6 +184,16 @@ export async function copyInstruction(
       id,
       key,
       createdBy,
+      explain: {
+        slot: `${ctx.stageIndex ?? 0}:${ins.range.start.line}`,
+        inputs: {
+          parent: state.key,
+          instruction: createdBy,
+          source: from?.label ?? 'context',
+          archives: archiveDigests,
+          files,
+        },
+      },
       produce: (write) =>
         write(
           mergeChanges([

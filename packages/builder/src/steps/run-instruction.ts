@@ -61,6 +61,18 @@ export async function runInstruction(
     id,
     key,
     createdBy,
+    explain: {
+      slot: `${ctx.stageIndex ?? 0}:${ins.range.start.line}`,
+      inputs: {
+        parent: state.key,
+        command: args,
+        env: [...envList].sort(),
+        workdir: cwd,
+        user,
+        network,
+        mounts: planned.keyParts,
+      },
+    },
     produce: async (write) => {
       const lowers = await prepareLayers(state, ctx);
       const snapshot = await ctx.snapshotter.prepare(lowers);

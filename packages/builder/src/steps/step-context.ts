@@ -4,6 +4,7 @@ import type { ContextFilter } from '../context/context-filter.js';
 import type { Reporter } from '../progress/reporter.js';
 import type { StageState } from '../state/stage-state.js';
 import type { CachedStep } from '../cache/step-cache.js';
+import type { ExplainLog } from '../cache/explain-log.js';
 import type { StatCache } from '../cache/stat-cache.js';
 
 /** What every step may use: the stores, where to report, and build-wide settings. Read-only. */
@@ -33,6 +34,10 @@ export interface StepContext {
   readonly defaultNetwork: 'host' | 'none';
   /** Registries reached over plain HTTP besides loopback ones (for pulling base images). */
   readonly insecureRegistries?: readonly string[];
+  /** The stage being built (its index in the Dockerfile). */
+  readonly stageIndex?: number;
+  /** Inputs of this build's steps and the last build's, to explain cache misses. */
+  readonly explain?: ExplainLog;
   /** Layer steps being computed right now, by cache key (shared by all stages of a build). */
   readonly inflight: Map<string, Promise<CachedStep>>;
   /** The finished state of an earlier stage named by `--from` (name or index); undefined for an image. */

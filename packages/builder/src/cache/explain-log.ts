@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** What went into one step's cache key, kept to explain the next miss of the same step. */
+export type StepInputs = Readonly<Record<string, unknown>>;
+
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The inputs of every layer step of the last build of one Dockerfile and target, by slot
+ * (`<stage>:<line>`), stored in `<root>/kiln/explain/<id>.json`. A miss is explained against the
+ * previous build's inputs for the same slot. Like the stat cache, a lost or corrupt file only
+ * loses explanations, never correctness.
+ */
+export class ExplainLog {
+  private readonly current = new Map<string, StepInputs>();
+  private constructor(
+    private readonly file: string,
+    private readonly previous: ReadonlyMap<string, StepInputs>,
+  ) {}
+
+  /** The log of the builds of this context, Dockerfile and target. */
+  static async load(root: string, identity: readonly string[]): Promise<ExplainLog> {
+    const id = createHash('sha256').update(identity.join('\0')).digest('hex');
+    const file = join(root, 'kiln', 'explain', `${id}.json`);
+    const previous = new Map<string, StepInputs>();
+    try {
+      const text = await readFile(file, 'utf8');
+      const data = text.length <= MAX_BYTES ? (JSON.parse(text) as unknown) : undefined;
+      if (data && typeof data === 'object') {
+        for (const [slot, inputs] of Object.entries(data as Record<string, unknown>)) {
+          if (inputs && typeof inputs === 'object') previous.set(slot, inputs as StepInputs);
+        }
+      }
+    } catch {
+      // No previous build: nothing to compare with.
+    }
+    return new ExplainLog(file, previous);
+  }
+
+  /** Records a step's inputs; returns why it differs from the previous build's (empty: no previous). */
+  record(
+    slot: string,
+    inputs: StepInputs,
+  ): { readonly previous: boolean; readonly reasons: readonly string[] } {
+    this.current.set(slot, inputs);
+    const before = this.previous.get(slot);
+    return before
+      ? { previous: true, reasons: explainDifference(before, inputs) }
+      : { previous: false, reasons: [] };
+  }
+
+  /** Saves this build's inputs (after a successful build), atomically. */
+  async save(): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(this.current)));
+    await rename(tmp, this.file);
+  }
+}
+
+const MAX_FILES_LISTED = 5;
+
+/**
+ * Human-readable differences between two input sets: changed fields (`ARG VERSION 1.2 → 1.3`),
+ * changed/added/removed files, or an earlier step that changed.
+ */
+export function explainDifference(before: StepInputs, after: StepInputs): string[] {
+  const reasons: string[] = [];
+  for (const field of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (field === 'parent' || field === 'files') continue;
+    const a = before[field];
+    const b = after[field];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    if (field === 'env' && Array.isArray(a) && Array.isArray(b))
+      reasons.push(...listDifference(a as string[], b as string[]));
+    else reasons.push(`${field}: ${show(a)} → ${show(b)}`);
+  }
+  const files = fileDifference(before.files, after.files);
+  reasons.push(...files);
+  if (reasons.length === 0 && before.parent !== after.parent) reasons.push('an earlier step changed');
+  return reasons;
+}
+
+function listDifference(a: readonly string[], b: readonly string[]): string[] {
+  const name = (kv: string): string => kv.slice(0, Math.max(0, kv.indexOf('=')));
+  const before = new Map(a.map((kv) => [name(kv), kv.slice(kv.indexOf('=') + 1)]));
+  const after = new Map(b.map((kv) => [name(kv), kv.slice(kv.indexOf('=') + 1)]));
+  const out: string[] = [];
+  for (const [k, v] of after) {
+    if (!before.has(k)) out.push(`env ${k} added (${v})`);
+    else if (before.get(k) !== v) out.push(`env ${k}: ${before.get(k) ?? ''} → ${v}`);
+  }
+  for (const k of before.keys()) if (!after.has(k)) out.push(`env ${k} removed`);
+  return out;
+}
+
+function fileDifference(a: unknown, b: unknown): string[] {
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return [];
+  const before = a as Record<string, string>;
+  const after = b as Record<string, string>;
+  const changed = Object.keys(after).filter((p) => p in before && before[p] !== after[p]);
+  const added = Object.keys(after).filter((p) => !(p in before));
+  const removed = Object.keys(before).filter((p) => !(p in after));
+  const list = (paths: string[], what: string): string[] =>
+    paths.length === 0
+      ? []
+      : [
+          `${paths.slice(0, MAX_FILES_LISTED).join(', ')}${paths.length > MAX_FILES_LISTED ? ` and ${paths.length - MAX_FILES_LISTED} more` : ''} ${what}`,
+        ];
+  return [...list(changed, 'changed'), ...list(added, 'added'), ...list(removed, 'removed')];
+}
+
+function show(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s === undefined ? '(none)' : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
