@@ -81,8 +81,9 @@ export async function copyInstruction(
     : contextTree(ctx.contextDir, ctx.contextFilter);
   const what = from ? `in ${from.label}` : 'in the build context';
   const existing = await ctx.snapshotter.stat(lowers, rel(dest));
-  let destIsDir =
-    destWord.endsWith('/') || sources.length + ins.heredocs.length > 1 || existing?.type === 'directory';
+  // "dir/", "dir/." and "." name a directory, like a path a shell would complete.
+  const namesDir = /(^|\/)\.?$/.test(destWord);
+  let destIsDir = namesDir || sources.length + ins.heredocs.length > 1 || existing?.type === 'directory';
   const target = (name: string): string => rel(destIsDir ? posix.join(dest, name) : dest);
 
   const scratch = await scratchDir(ctx.store.root);

@@ -5,6 +5,7 @@ import { applyMetadata, isMetadataInstruction } from './apply-metadata.js';
 import { copyInstruction } from './copy-instruction.js';
 import { locationOf } from './expand-in-stage.js';
 import { runInstruction } from './run-instruction.js';
+import { workdirInstruction } from './workdir-instruction.js';
 import type { StepContext } from './step-context.js';
 
 /** Routes one instruction (not FROM) to the executor of its family. */
@@ -14,6 +15,7 @@ export async function executeInstruction(
   ctx: StepContext,
   id: number,
 ): Promise<StageState> {
+  if (ins.kind === 'workdir') return workdirInstruction(state, ins, ctx, id);
   if (isMetadataInstruction(ins)) return applyMetadata(state, ins, ctx);
   switch (ins.kind) {
     case 'run':
@@ -28,7 +30,7 @@ export async function executeInstruction(
   }
 }
 
-/** Whether an instruction is shown as a numbered step (BuildKit shows FROM and filesystem steps). */
+/** Whether an instruction is shown as a numbered step (BuildKit shows FROM, WORKDIR and filesystem steps). */
 export function isVisibleStep(ins: Instruction): boolean {
-  return ins.kind === 'from' || ins.kind === 'run' || ins.kind === 'copy' || ins.kind === 'add';
+  return ['from', 'run', 'copy', 'add', 'workdir'].includes(ins.kind);
 }

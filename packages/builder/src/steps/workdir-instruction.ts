@@ -1,0 +1,48 @@
+import type { SingleValue } from '@kiln/parser';
+import { BuilderError } from '../builder-error.js';
+import { cacheKey } from '../cache/cache-key.js';
+import { parentDirs } from '../copy/parent-dirs.js';
+import { copyChanges } from '../copy/plan-copy.js';
+import type { StageState } from '../state/stage-state.js';
+import { applyLayerStep } from './apply-layer-step.js';
+import { applyMetadata } from './apply-metadata.js';
+import { locationOf } from './expand-in-stage.js';
+import { prepareLayers } from './prepare-layers.js';
+import type { StepContext } from './step-context.js';
+
+/**
+ * WORKDIR: sets the working directory and, as BuildKit does, creates it (and missing parents,
+ * root-owned 0755) in a layer of its own when the image does not have it yet.
+ */
+export async function workdirInstruction(
+  state: StageState,
+  ins: SingleValue,
+  ctx: StepContext,
+  id: number,
+): Promise<StageState> {
+  const next = applyMetadata(state, ins, ctx);
+  const dir = (next.config.config.WorkingDir ?? '/').replace(/^\/+/, '');
+  if (dir === '') return next;
+  const lowers = await prepareLayers(state, ctx);
+  const existing = await ctx.snapshotter.stat(lowers, dir);
+  // A symlink is taken as the directory it points to, as a path lookup would.
+  if (existing?.type === 'directory' || existing?.type === 'symlink') return next;
+  const location = locationOf(ins, ctx.file);
+  if (existing)
+    throw new BuilderError('INVALID_INSTRUCTION', `WORKDIR /${dir} exists and is not a directory`, {
+      location,
+    });
+  const anchor = {
+    header: { path: `${dir}/.`, type: 'file' as const, mode: 0, uid: 0, gid: 0, size: 0, mtime: new Date(0) },
+  };
+  const dirs = await parentDirs([anchor], lowers, ctx, location);
+  // The layer step records its own history entry (with a layer) in place of the metadata one.
+  const withoutEntry = { ...next, config: { ...next.config, history: state.config.history } };
+  const createdBy = `WORKDIR /${dir}`;
+  return applyLayerStep(withoutEntry, ctx, {
+    id,
+    key: cacheKey(next.key, { step: 'WORKDIR', dir, mtime: ctx.sourceDateEpoch ?? 0 }),
+    createdBy,
+    produce: (write) => write(copyChanges(dirs)),
+  });
+}
