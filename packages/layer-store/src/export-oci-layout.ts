@@ -1,18 +1,17 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { canonicalJson, digestHex, MediaType, REF_NAME_ANNOTATION, type Descriptor } from '@kiln/oci';
 import { fsyncPath } from './fsync-path.js';
 import type { Image } from './images.js';
 import { openBlob } from './open-blob.js';
 import type { StorePaths } from './store-paths.js';
 import { layoutHeader } from './layout-header.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
 import { tempName } from './temp-name.js';
 import { writeFileAtomic } from './write-file-atomic.js';
+import { packTarFile } from './pack-tar.js';
 import { writeTarEntry } from './write-tar-entry.js';
 
 export interface ExportOciLayoutOptions {
@@ -91,38 +90,19 @@ async function exportTar(
   documents: LayoutDocuments,
   dest: string,
 ): Promise<void> {
-  const tmp = join(dirname(dest), `.${basename(dest)}.${tempName()}`);
-  const pack = tar.pack();
-  try {
-    const writing = pipeline(tarPackChunks(pack), createWriteStream(tmp, { flags: 'wx' }));
-    const producing = (async () => {
-      await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
-      await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
-      for (const d of blobs) {
-        const source = await openBlob(paths, d.digest, d.size);
-        await writeTarEntry(
-          pack,
-          layoutHeader(`blobs/sha256/${digestHex(d.digest)}`, d.size, 'file'),
-          source,
-        );
-      }
-      for (const [name, text] of [
-        ['index.json', documents.index],
-        ['oci-layout', documents.layout],
-      ] as const) {
-        const bytes = Buffer.from(text, 'utf8');
-        await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
-      }
-      pack.finalize();
-    })();
-    producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-    const [produced, written] = await Promise.allSettled([producing, writing]);
-    if (produced.status === 'rejected') throw produced.reason;
-    if (written.status === 'rejected') throw written.reason;
-    await fsyncPath(tmp);
-    await rename(tmp, dest);
-    await fsyncPath(dirname(dest));
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await packTarFile(dest, async (pack) => {
+    await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
+    await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
+    for (const d of blobs) {
+      const source = await openBlob(paths, d.digest, d.size);
+      await writeTarEntry(pack, layoutHeader(`blobs/sha256/${digestHex(d.digest)}`, d.size, 'file'), source);
+    }
+    for (const [name, text] of [
+      ['index.json', documents.index],
+      ['oci-layout', documents.layout],
+    ] as const) {
+      const bytes = Buffer.from(text, 'utf8');
+      await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
+    }
+  });
 }

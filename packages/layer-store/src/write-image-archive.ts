@@ -1,10 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import {
   canonicalJson,
   digestHex,
@@ -13,14 +8,12 @@ import {
   type Descriptor,
   type Digest,
 } from '@kiln/oci';
-import { fsyncPath } from './fsync-path.js';
 import type { Image } from './images.js';
 import { layoutHeader } from './layout-header.js';
 import { LayerStoreError } from './layer-store-error.js';
 import { openBlob } from './open-blob.js';
 import type { StorePaths } from './store-paths.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
-import { tempName } from './temp-name.js';
+import { packTarFile } from './pack-tar.js';
 import { writeTarEntry } from './write-tar-entry.js';
 
 /** Annotation containerd and Docker (25+) put on index.json entries: the full image name. */
@@ -136,37 +129,22 @@ async function writeArchive(
   documents: ReadonlyArray<readonly [string, string]>,
   dest: string,
 ): Promise<void> {
-  const tmp = join(dirname(dest), `.${basename(dest)}.${tempName()}`);
-  const pack = tar.pack();
-  try {
-    const writing = pipeline(tarPackChunks(pack), createWriteStream(tmp, { flags: 'wx' }));
-    const producing = (async () => {
-      await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
-      await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
-      for (const blob of blobs) {
-        if ('bytes' in blob) {
-          const header = layoutHeader(blobName(blob.digest), blob.bytes.length, 'file');
-          await writeTarEntry(pack, header, Readable.from([blob.bytes]));
-        } else {
-          const d = blob.descriptor;
-          const source = await openBlob(paths, d.digest, d.size);
-          await writeTarEntry(pack, layoutHeader(blobName(d.digest), d.size, 'file'), source);
-        }
+  await packTarFile(dest, async (pack) => {
+    await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
+    await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
+    for (const blob of blobs) {
+      if ('bytes' in blob) {
+        const header = layoutHeader(blobName(blob.digest), blob.bytes.length, 'file');
+        await writeTarEntry(pack, header, Readable.from([blob.bytes]));
+      } else {
+        const d = blob.descriptor;
+        const source = await openBlob(paths, d.digest, d.size);
+        await writeTarEntry(pack, layoutHeader(blobName(d.digest), d.size, 'file'), source);
       }
-      for (const [name, text] of documents) {
-        const bytes = Buffer.from(text, 'utf8');
-        await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
-      }
-      pack.finalize();
-    })();
-    producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-    const [produced, written] = await Promise.allSettled([producing, writing]);
-    if (produced.status === 'rejected') throw produced.reason;
-    if (written.status === 'rejected') throw written.reason;
-    await fsyncPath(tmp);
-    await rename(tmp, dest);
-    await fsyncPath(dirname(dest));
-  } finally {
-    await rm(tmp, { force: true });
-  }
+    }
+    for (const [name, text] of documents) {
+      const bytes = Buffer.from(text, 'utf8');
+      await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
+    }
+  });
 }

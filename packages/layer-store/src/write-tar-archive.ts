@@ -1,9 +1,7 @@
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import type { FsChange } from '@kiln/oci';
 import { collectLayerEntries } from './collect-layer-entries.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
+import { packTar } from './pack-tar.js';
 import { writeTarEntry } from './write-tar-entry.js';
 
 export interface WriteTarArchiveOptions {
@@ -24,14 +22,7 @@ export async function writeTarArchive(
   opts: WriteTarArchiveOptions = {},
 ): Promise<void> {
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
-  const pack = tar.pack();
-  const writing = pipeline(tarPackChunks(pack), sink);
-  const producing = (async () => {
+  await packTar(sink, async (pack) => {
     for (const entry of entries) await writeTarEntry(pack, entry.header, entry.open?.());
-    pack.finalize();
-  })();
-  producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  const [produced, written] = await Promise.allSettled([producing, writing]);
-  if (produced.status === 'rejected') throw produced.reason;
-  if (written.status === 'rejected') throw written.reason;
+  });
 }
