@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 
 const tmp = tempDir('kiln-add-');
 const root = join(tmp.path, 'store');
@@ -39,12 +39,8 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-function context(name: string, dockerfile: string): string {
-  const dir = join(tmp.path, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  return dir;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
+  writeContext(tmp.path, name, dockerfile, files);
 
 let n = 0;
 function build(ctx: string): { rootfs: string; status: number | null; stderr: string } {

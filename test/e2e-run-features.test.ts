@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 
 const tmp = tempDir('kiln-runfeat-');
 const root = join(tmp.path, 'store');
@@ -9,16 +9,8 @@ const root = join(tmp.path, 'store');
 beforeAll(() => storeWithBusybox(root));
 afterAll(() => tmp.cleanup());
 
-function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
-  const dir = join(tmp.path, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
+  writeContext(tmp.path, name, dockerfile, files);
 
 let n = 0;
 /** Builds to an OCI layout, unpacks it with umoci; returns the rootfs, the layout and the progress. */

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 
 const tmp = tempDir('kiln-sem-');
 const root = join(tmp.path, 'store');
@@ -8,12 +8,8 @@ const root = join(tmp.path, 'store');
 beforeAll(() => storeWithBusybox(root));
 afterAll(() => tmp.cleanup());
 
-function context(name: string, dockerfile: string): string {
-  const dir = join(tmp.path, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  return dir;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
+  writeContext(tmp.path, name, dockerfile, files);
 
 let n = 0;
 function build(

@@ -1,6 +1,6 @@
-import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
+import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 
 const tmp = tempDir('kiln-stages-');
 const root = join(tmp.path, 'store');
@@ -9,16 +9,8 @@ beforeAll(() => storeWithBusybox(root));
 afterAll(() => tmp.cleanup());
 
 /** Writes a context with this Dockerfile and returns its path. */
-function context(name: string, dockerfile: string, files: Record<string, string> = {}): string {
-  const dir = join(tmp.path, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
+  writeContext(tmp.path, name, dockerfile, files);
 
 /** Builds with an OCI layout output and unpacks it with umoci; returns the rootfs path. */
 let builds = 0;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,4 +46,21 @@ export function storeWithBusybox(root: string): void {
   } finally {
     rmSync(rootfs, { recursive: true, force: true });
   }
+}
+
+/** Writes a build context `parent/name`: its Dockerfile and files (relative paths, parents made). */
+export function writeContext(
+  parent: string,
+  name: string,
+  dockerfile: string,
+  files: Record<string, string> = {},
+): string {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
 }
