@@ -225,13 +225,16 @@ function trimNewline(line: string): string {
   return line.replace(/[\r\n]+$/, '');
 }
 
+// The escape directive allows only these two characters (DirectiveParser checks it).
+const BACKSLASH_CONTINUATION = /(^|[^\\])\\[ \t]*$/;
+const BACKTICK_CONTINUATION = /(^|[^`])`[ \t]*$/;
+
 /**
  * BuildKit's continuation test: the escape character at the end (blanks after it allowed),
  * either first on the line or after a character that is not itself the escape character.
  */
 function trimContinuation(line: string, escape: string): { text: string; continues: boolean } {
-  const e = escape === '\\' ? '\\\\' : escape;
-  const m = new RegExp(`(^|[^${e}])${e}[ \\t]*$`).exec(line);
+  const m = (escape === '`' ? BACKTICK_CONTINUATION : BACKSLASH_CONTINUATION).exec(line);
   if (!m) return { text: line, continues: false };
   return { text: line.slice(0, m.index) + (m[1] ?? ''), continues: true };
 }

@@ -47,7 +47,11 @@ export function parseDockerfile(text: string, options: ParseOptions): Dockerfile
         column: argsColumn(node.source, node.keyword, at.column),
         code: err.code,
         message: err.message,
-        ...(err.hint ? { hint: err.hint } : {}),
+        ...(endsInContinuation(node.source, raw.escape) && err.code === 'DOCKERFILE_MISSING_ARGUMENTS'
+          ? { hint: 'the file ends inside a line continuation: the arguments after it are missing' }
+          : err.hint
+            ? { hint: err.hint }
+            : {}),
       });
     }
   }
@@ -64,7 +68,27 @@ export function parseDockerfile(text: string, options: ParseOptions): Dockerfile
   }
   const firstError = errors[0];
   if (firstError) throw new DockerfileError(firstError.code, errors);
-  return { file: options.file, escape: raw.escape, directives: raw.directives, instructions, warnings };
+  const skipped = skippedChecks(raw.directives.get('check'));
+  const kept = warnings.filter((w) => !skipped.has('all') && !skipped.has(String(w.code)));
+  return { file: options.file, escape: raw.escape, directives: raw.directives, instructions, warnings: kept };
+}
+
+/**
+ * The rules `# check=skip=A,B;error=true` turns off (`all` for every rule), as BuildKit reads
+ * it. `error=true` is the builder's to apply: the warnings kept are still returned, not thrown.
+ */
+function skippedChecks(check: string | undefined): Set<string> {
+  const skip = check
+    ?.split(';')
+    .map((part) => part.trim())
+    .find((part) => part.toLowerCase().startsWith('skip='));
+  return new Set((skip?.slice(5).split(',') ?? []).map((rule) => rule.trim()).filter((r) => r !== ''));
+}
+
+/** Whether the instruction's last line is an escape-character continuation (only at end of file). */
+function endsInContinuation(source: string, escape: string): boolean {
+  const last = source.replace(/\n+$/, '').split('\n').pop() ?? '';
+  return last.trimEnd().endsWith(escape);
 }
 
 /** Where the arguments start on the instruction's first line (after the keyword and blanks). */

@@ -33,13 +33,19 @@ function charClass(chars: readonly string[], start: number): { text: string; end
   for (let first = true; i < chars.length; i++, first = false) {
     const ch = chars[i] as string;
     if (ch === ']' && !first) return { text: `${text}]`, end: i };
-    if (ch === '\\' && i + 1 < chars.length) text += `\\${chars[++i] as string}`;
+    if (ch === '\\' && i + 1 < chars.length) text += classQuote(chars[++i] as string);
     else if (ch === '-') text += '-';
     else text += quoteMeta(ch);
   }
   return undefined;
 }
 
+/** Escapes a character outside a class; `u` mode allows only syntax characters to be escaped. */
 function quoteMeta(ch: string): string {
-  return /[.*+?^${}()|[\]\\/-]/.test(ch) ? `\\${ch}` : ch;
+  return /[.*+?^${}()|[\]\\/]/.test(ch) ? `\\${ch}` : ch;
+}
+
+/** Escapes a character inside a class, where `u` mode also allows `\-`. */
+function classQuote(ch: string): string {
+  return ch === '-' ? '\\-' : quoteMeta(ch);
 }
