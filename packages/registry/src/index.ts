@@ -9,3 +9,5 @@ export type { BlobSink, ImageSource } from './blob-io.js';
 export { pullImage, type PullOptions, type PulledImage } from './pull-image.js';
 export { pushImage, type PushOptions } from './push-image.js';
 export { selectPlatform } from './select-platform.js';
+export { fetchArtifact, type FetchArtifactOptions, type FetchedArtifact } from './fetch-artifact.js';
+export { pullBlob, type PullBlobOptions } from './pull-blob.js';

@@ -9,12 +9,22 @@ export interface CachedStep {
 }
 
 /**
- * Looks a step up in the local cache. A record whose layer blob is gone (pruned, or never
+ * Looks a step up in the local cache, then in the caches imported with `--cache-from` (whose
+ * layer blob is fetched into the store first). A record whose layer blob is gone (pruned, or never
  * finished) is a miss, so a cache hit never yields an image with a missing blob. A hit marks the
  * record as used now.
  */
 export async function lookupStep(ctx: StepContext, key: string): Promise<CachedStep | undefined> {
   if (ctx.noCache) return undefined;
+  const local = await lookupLocal(ctx, key);
+  if (local) return local;
+  // An imported record is kept locally once its layer is stored, so the next build needs no import.
+  const imported = await ctx.importedCache?.lookup(key, ctx.store, ctx.signal);
+  if (imported) await recordStep(ctx, key, imported);
+  return imported;
+}
+
+async function lookupLocal(ctx: StepContext, key: string): Promise<CachedStep | undefined> {
   const record = await ctx.store.getCacheRecord(key);
   if (!isCachedStep(record)) return undefined;
   if (
@@ -33,10 +43,11 @@ export async function recordStep(ctx: StepContext, key: string, step: CachedStep
   await ctx.store.putCacheRecord(key, step);
 }
 
-function isCachedStep(v: unknown): v is CachedStep {
+/** Narrows untrusted JSON (a record of the local store or of an imported cache) to a step result. */
+export function isCachedStep(v: unknown): v is CachedStep {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as {
-    layer?: { descriptor?: { digest?: unknown; size?: unknown }; diffId?: unknown };
+    layer?: { descriptor?: { mediaType?: unknown; digest?: unknown; size?: unknown }; diffId?: unknown };
     history?: unknown;
   };
   if (typeof r.history !== 'object' || r.history === null) return false;
@@ -44,6 +55,7 @@ function isCachedStep(v: unknown): v is CachedStep {
   return (
     isDigest(r.layer.diffId) &&
     isDigest(r.layer.descriptor?.digest) &&
+    typeof r.layer.descriptor.mediaType === 'string' &&
     typeof r.layer.descriptor?.size === 'number'
   );
 }

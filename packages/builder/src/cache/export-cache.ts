@@ -1,0 +1,76 @@
+import { MediaType, type Descriptor, type Manifest } from '@kiln/oci';
+import type { Image, LayerStore } from '@kiln/layer-store';
+import { pushImage } from '@kiln/registry';
+import {
+  CACHE_CONFIG_MEDIA_TYPE,
+  INLINE_CACHE_ANNOTATION,
+  cacheConfigOf,
+  cacheLayers,
+  formatCacheConfig,
+} from './cache-config.js';
+import { writeCacheLayout } from './cache-layout.js';
+import type { CacheExportSpec, CacheMode } from './cache-spec.js';
+import type { CachedStep } from './step-cache.js';
+
+export interface ExportCacheOptions {
+  readonly store: LayerStore;
+  /** The records of each mode: `min` the final image's steps, `max` every step of this build. */
+  readonly records: Readonly<Record<CacheMode, ReadonlyMap<string, CachedStep>>>;
+  readonly insecure?: readonly string[];
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Exports the build cache to every `registry` and `local` spec (`inline` is applied to the image
+ * by {@link withInlineCache}): stores a cache manifest (see `CacheConfig` for the format) in the
+ * local store, then pushes it with its blobs (blobs first, manifest last), or writes it as an
+ * OCI layout directory. Every layer the records name is in the store (a hit checks its blob).
+ */
+export async function exportCache(
+  specs: readonly CacheExportSpec[],
+  opts: ExportCacheOptions,
+): Promise<void> {
+  for (const spec of specs) {
+    if (spec.type === 'inline') continue;
+    const { manifest, blobs } = await storeCacheManifest(opts.store, opts.records[spec.mode]);
+    if (spec.type === 'registry')
+      await pushImage(
+        spec.ref,
+        { manifest, open: (d) => opts.store.openBlob(d) },
+        { signal: opts.signal, insecure: opts.insecure },
+      );
+    else await writeCacheLayout(opts.store, manifest, blobs, spec.dest);
+  }
+}
+
+/** Stores the cache config and manifest for `records`; returns the manifest and the blobs it names. */
+async function storeCacheManifest(
+  store: LayerStore,
+  records: ReadonlyMap<string, CachedStep>,
+): Promise<{ manifest: Descriptor; blobs: Descriptor[] }> {
+  const doc = cacheConfigOf(records);
+  const config = await store.putJson(doc, CACHE_CONFIG_MEDIA_TYPE);
+  const layers = cacheLayers(doc);
+  const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.ImageManifest, config, layers };
+  return { manifest: await store.putJson(manifest, MediaType.ImageManifest), blobs: [config, ...layers] };
+}
+
+/**
+ * The image with its own cache records (`records`: those of its steps, whose layers are the
+ * image's) in the manifest annotation `dev.kiln.cache.v1`, so that `--cache-from
+ * type=registry,ref=<the pushed image>` finds them. The config, and so the image id, is unchanged.
+ */
+export async function withInlineCache(
+  store: LayerStore,
+  image: Image,
+  records: ReadonlyMap<string, CachedStep>,
+): Promise<Image> {
+  const manifest: Manifest = {
+    ...image.manifest,
+    annotations: {
+      ...image.manifest.annotations,
+      [INLINE_CACHE_ANNOTATION]: formatCacheConfig(cacheConfigOf(records)),
+    },
+  };
+  return { ...image, manifest, manifestDescriptor: await store.putJson(manifest, MediaType.ImageManifest) };
+}

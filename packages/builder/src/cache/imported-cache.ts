@@ -1,0 +1,119 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { digestHex, type Descriptor } from '@kiln/oci';
+import type { LayerStore } from '@kiln/layer-store';
+import { fetchArtifact, parseReference, pullBlob, RegistryClient } from '@kiln/registry';
+import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_ANNOTATION, parseCacheConfig } from './cache-config.js';
+import type { CacheImportSpec } from './cache-spec.js';
+import { readCacheLayout } from './cache-layout.js';
+import type { CachedStep } from './step-cache.js';
+
+/** Records imported with `--cache-from`, and the layer blobs they name fetched on demand. */
+export interface ImportedCache {
+  /**
+   * The first source's record for `key`, its layer blob stored in `store` first (fetched now if
+   * absent, verified by digest). Undefined on a miss, or when the blob cannot be fetched (warned).
+   */
+  lookup(key: string, store: LayerStore, signal: AbortSignal): Promise<CachedStep | undefined>;
+}
+
+/** One imported cache: its records and how to store one of its blobs. */
+interface CacheSource {
+  readonly name: string;
+  readonly records: ReadonlyMap<string, CachedStep>;
+  fetchBlob(blob: Descriptor, store: LayerStore, signal: AbortSignal): Promise<void>;
+}
+
+export interface ImportCacheOptions {
+  readonly insecure?: readonly string[];
+  readonly signal: AbortSignal;
+  /** Told about each source that cannot be read, and each blob that cannot be fetched. */
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * Reads the records of every `--cache-from` source now (manifest and config only; layers are
+ * fetched when a hit needs them). A source that is missing, unreachable or not a kiln cache is
+ * a warning, not an error: the build then runs without it. Undefined when no source was read.
+ */
+export async function importCache(
+  specs: readonly CacheImportSpec[],
+  opts: ImportCacheOptions,
+): Promise<ImportedCache | undefined> {
+  const sources: CacheSource[] = [];
+  for (const spec of specs) {
+    const name = spec.type === 'registry' ? spec.ref : `local:${spec.src}`;
+    try {
+      sources.push(
+        spec.type === 'registry' ? await registrySource(spec.ref, opts) : await localSource(spec.src),
+      );
+    } catch (err) {
+      if (opts.signal.aborted) throw err;
+      opts.warn(`cache import from ${name} skipped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (sources.length === 0) return undefined;
+  return {
+    async lookup(key, store, signal) {
+      for (const source of sources) {
+        const record = source.records.get(key);
+        if (!record) continue;
+        const blob = record.layer?.descriptor;
+        if (blob && (await store.statBlob(blob.digest)) !== blob.size) {
+          try {
+            await source.fetchBlob(blob, store, signal);
+          } catch (err) {
+            if (signal.aborted) throw err;
+            opts.warn(
+              `cache blob ${blob.digest} from ${source.name}: ${err instanceof Error ? err.message : String(err)}`,
+            );
+            continue;
+          }
+          if ((await store.statBlob(blob.digest)) !== blob.size) continue;
+        }
+        return record;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** A cache manifest (or an image with an inline cache) in a registry. */
+async function registrySource(ref: string, opts: ImportCacheOptions): Promise<CacheSource> {
+  const remote = parseReference(ref);
+  const client = new RegistryClient(remote.registry, { insecure: opts.insecure });
+  const artifact = await fetchArtifact(remote, { signal: opts.signal, client });
+  const inline = artifact.manifest.annotations?.[INLINE_CACHE_ANNOTATION];
+  const text =
+    artifact.manifest.config.mediaType === CACHE_CONFIG_MEDIA_TYPE
+      ? artifact.config.toString('utf8')
+      : inline;
+  if (text === undefined) throw new Error('neither a kiln cache nor an image with an inline cache');
+  return {
+    name: ref,
+    records: parseCacheConfig(text, ref),
+    fetchBlob: (blob, store, signal) =>
+      pullBlob(
+        remote,
+        blob,
+        { stat: (d) => store.statBlob(d), put: async (s, d) => void (await store.putBlob(s, d)) },
+        { signal, client },
+      ),
+  };
+}
+
+/** A cache written by `--cache-to type=local,dest=DIR`. */
+async function localSource(dir: string): Promise<CacheSource> {
+  const { config } = await readCacheLayout(dir);
+  return {
+    name: `local:${dir}`,
+    records: parseCacheConfig(config, dir),
+    fetchBlob: async (blob, store) => {
+      // putBlob verifies the digest; a size mismatch is caught by the caller's stat.
+      await store.putBlob(
+        createReadStream(join(dir, 'blobs', 'sha256', digestHex(blob.digest))),
+        blob.digest,
+      );
+    },
+  };
+}
