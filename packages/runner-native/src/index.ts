@@ -14,3 +14,4 @@ export {
 export { MergedTree } from './merged-tree.js';
 export type { LocatedEntry } from './lookup-path.js';
 export { mergeRootfs } from './merge-rootfs.js';
+export { squashChanges } from './squash-changes.js';

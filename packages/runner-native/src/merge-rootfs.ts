@@ -1,10 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { Digest } from '@kiln/oci';
-import type { LayerView } from './lookup-path.js';
+import { openLayerViews } from './layer-views.js';
 import { mergeLayers } from './merge-layers.js';
-import { opaqueDirs } from './opaque-dirs.js';
 import { requireRoot } from './require-root.js';
-import { RunnerError } from './runner-error.js';
 import type { Snapshotter } from './snapshotter.js';
 
 /**
@@ -20,14 +18,7 @@ export async function mergeRootfs(
   dest: string,
 ): Promise<void> {
   requireRoot('writing a root filesystem with its owners');
-  const layers: LayerView[] = [];
-  for (const diffId of lowers) {
-    if (!(await snapshotter.has(diffId))) {
-      throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
-    }
-    const dir = snapshotter.layerDir(diffId);
-    layers.push({ dir, opaque: await opaqueDirs(dir) });
-  }
+  const layers = await openLayerViews(snapshotter, lowers);
   await mkdir(dest, { recursive: true, mode: 0o755 });
   await mergeLayers(layers, dest);
 }

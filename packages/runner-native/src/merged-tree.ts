@@ -2,8 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '@kiln/oci';
 import { locatePath, type LayerView, type LocatedEntry } from './lookup-path.js';
-import { opaqueDirs } from './opaque-dirs.js';
-import { RunnerError } from './runner-error.js';
+import { openLayerViews } from './layer-views.js';
 import type { Snapshotter } from './snapshotter.js';
 
 /**
@@ -15,15 +14,7 @@ export class MergedTree {
 
   /** The view of `lowers` (bottom → top), which must all be unpacked in `snapshotter`. */
   static async open(snapshotter: Snapshotter, lowers: readonly Digest[]): Promise<MergedTree> {
-    const layers: LayerView[] = [];
-    for (const diffId of lowers) {
-      if (!(await snapshotter.has(diffId))) {
-        throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
-      }
-      const dir = snapshotter.layerDir(diffId);
-      layers.push({ dir, opaque: await opaqueDirs(dir) });
-    }
-    return new MergedTree(layers);
+    return new MergedTree(await openLayerViews(snapshotter, lowers));
   }
 
   /**
