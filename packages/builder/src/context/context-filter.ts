@@ -33,3 +33,12 @@ export async function loadContextFilter(contextDir: string, dockerfilePath: stri
     hasExceptions: patterns.some((p) => p.startsWith('!')),
   };
 }
+
+/**
+ * A matcher for `COPY --exclude` patterns, with .dockerignore's syntax and rules (`**`, `!`,
+ * last match wins); paths are relative to the copied source.
+ */
+export function patternMatcher(patterns: readonly string[]): (path: string) => boolean {
+  const matcher = ignore({ ignorecase: false }).add([...patterns]);
+  return (path) => path !== '' && matcher.ignores(path);
+}

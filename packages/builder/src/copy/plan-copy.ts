@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FileHeader, FsChange } from '@kiln/oci';
+import type { ChmodFn } from './parse-chmod.js';
 import type { SourceEntry, SourceTree } from './source-tree.js';
 
 /** One entry a COPY writes: where it goes in the image and where its bytes come from. */
@@ -16,8 +17,10 @@ export interface CopyEntry {
 export interface CopyOwnership {
   readonly uid: number;
   readonly gid: number;
-  /** Replaces the permission bits of every entry when given (`--chmod`). */
-  readonly mode?: number;
+  /** Changes the permission bits of every entry when given (`--chmod`). */
+  readonly chmod?: ChmodFn;
+  /** `--exclude`: whether a path below a copied directory (relative to it) is left out. */
+  readonly excludes?: (relativePath: string) => boolean;
 }
 
 const MAX_SYMLINK_HOPS = 40;
@@ -55,7 +58,7 @@ export async function planCopy(
   if (src.header.type === 'directory') {
     // The image root itself is never an entry of a layer.
     if (dest !== '') out.push({ header: retarget(src.header, dest, owner) });
-    await walk(tree, src.header.path, dest, owner, out);
+    await walk(tree, { dir: src.header.path, rel: '' }, dest, owner, out);
   } else {
     out.push(entryFor(src, dest, owner));
   }
@@ -64,18 +67,21 @@ export async function planCopy(
 
 async function walk(
   tree: SourceTree,
-  dir: string,
+  at: { readonly dir: string; readonly rel: string },
   dest: string,
   owner: CopyOwnership,
   out: CopyEntry[],
 ): Promise<void> {
+  const { dir } = at;
   for (const name of await tree.list(dir)) {
+    const rel = at.rel === '' ? name : `${at.rel}/${name}`;
+    if (owner.excludes?.(rel)) continue;
     const e = await tree.entry(dir === '' ? name : posix.join(dir, name));
     if (!e) continue;
     const target = dest === '' ? name : posix.join(dest, name);
     if (e.header.type === 'directory') {
       out.push({ header: retarget(e.header, target, owner) });
-      await walk(tree, e.header.path, target, owner, out);
+      await walk(tree, { dir: e.header.path, rel }, target, owner, out);
     } else {
       out.push(entryFor(e, target, owner));
     }
@@ -83,7 +89,7 @@ async function walk(
 }
 
 function retarget(h: FileHeader, path: string, owner: CopyOwnership): FileHeader {
-  const mode = owner.mode ?? h.mode;
+  const mode = owner.chmod ? owner.chmod(h.mode, h.type === 'directory') : h.mode;
   return { ...h, path, uid: owner.uid, gid: owner.gid, mode: h.type === 'symlink' ? 0o777 : mode };
 }
 

@@ -33,19 +33,19 @@ export async function applyLayerStep(
   }
   if (cached) {
     ctx.reporter.event({ type: 'step-cached', id: step.id });
-    return appendStep(state, step.key, cached);
+    return appendStep(state, step.key, cached, ctx);
   }
   // Identical steps in stages running at the same time are computed once.
   const running = ctx.inflight.get(step.key);
   if (running) {
     const result = await running;
     ctx.reporter.event({ type: 'step-cached', id: step.id });
-    return appendStep(state, step.key, result);
+    return appendStep(state, step.key, result, ctx);
   }
   const computing = computeStep(ctx, step);
   ctx.inflight.set(step.key, computing);
   try {
-    return appendStep(state, step.key, await computing);
+    return appendStep(state, step.key, await computing, ctx);
   } finally {
     ctx.inflight.delete(step.key);
   }
@@ -68,12 +68,14 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
   return result;
 }
 
-function appendStep(state: StageState, key: string, step: CachedStep): StageState {
+function appendStep(state: StageState, key: string, step: CachedStep, ctx: StepContext): StageState {
+  ctx.builtSteps?.set(key, step);
   const layers = step.layer ? [...state.layers, step.layer] : state.layers;
   return {
     ...state,
     key,
     layers,
+    steps: [...(state.steps ?? []), key],
     config: {
       ...state.config,
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },

@@ -17,6 +17,7 @@ import {
   type CopyOwnership,
 } from '../copy/plan-copy.js';
 import { contextTree, stageTree, type SourceTree } from '../copy/source-tree.js';
+import { patternMatcher } from '../context/context-filter.js';
 import { expansionVars, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
 import { expandInStage, locationOf } from './expand-in-stage.js';
@@ -47,11 +48,7 @@ export async function copyInstruction(
   const location = locationOf(ins, ctx.file);
   const word = ins.kind.toUpperCase();
   // The parser accepts these; executing them silently without their effect would give wrong images.
-  const unsupported = [
-    ins.parents && '--parents',
-    ins.exclude.length > 0 && '--exclude',
-    ins.keepGitDir && '--keep-git-dir',
-  ].filter((x): x is string => typeof x === 'string');
+  const unsupported = [ins.keepGitDir && '--keep-git-dir'].filter((x): x is string => typeof x === 'string');
   if (unsupported.length > 0)
     throw new BuilderError('UNSUPPORTED', `${word} ${unsupported.join(', ')} not supported yet`, {
       location,
@@ -73,7 +70,12 @@ export async function copyInstruction(
     );
   }
   const lowers = await prepareLayers(state, ctx);
-  const owner = await resolveOwnership(ins, { lowers, ctx, location, vars });
+  const excludes =
+    ins.exclude.length > 0 ? patternMatcher(ins.exclude.map((p) => expandInStage(p, vars, at))) : undefined;
+  const owner = {
+    ...(await resolveOwnership(ins, { lowers, ctx, location, vars })),
+    ...(excludes ? { excludes } : {}),
+  };
   const from =
     ins.from === undefined ? undefined : await sourceStage(expandInStage(ins.from, vars, at), ctx, location);
   const tree: SourceTree = from
@@ -106,7 +108,7 @@ export async function copyInstruction(
           const header = {
             path: target(d.name),
             type: 'file' as const,
-            mode: owner.mode ?? 0o600,
+            mode: owner.chmod ? owner.chmod(0o600, false) : 0o600,
             uid: owner.uid,
             gid: owner.gid,
             size: d.size,
@@ -127,6 +129,7 @@ export async function copyInstruction(
       if (matches.length > 1 || matches.some((m) => m.fromWildcard)) destIsDir = true;
       const found = [];
       for (const m of matches) {
+        if (excludes?.(posix.basename(m.rel)) || excludes?.(m.rel)) continue;
         const entry = await resolveSource(tree, m.rel);
         if (entry) found.push({ m, entry });
       }
@@ -147,9 +150,13 @@ export async function copyInstruction(
           archives.push({ path: entry.hostPath, kind, dest: rel(dest) });
           continue;
         }
-        // A directory's contents go into dest; a file goes into dest when dest is a directory.
-        const to =
-          entry.header.type !== 'directory' && destIsDir ? posix.join(dest, posix.basename(m.rel)) : dest;
+        // A directory's contents go into dest; a file goes into dest when dest is a directory;
+        // with --parents, both keep their path (after a `/./` marker, if any) below dest.
+        const to = ins.parents
+          ? posix.join(dest, parentsPath(source, m.rel))
+          : entry.header.type !== 'directory' && destIsDir
+            ? posix.join(dest, posix.basename(m.rel))
+            : dest;
         planned.push(...(await planCopy(tree, entry, rel(to), owner)));
       }
     }
@@ -229,7 +236,7 @@ function heredocEntry(
     header: {
       path,
       type: 'file',
-      mode: owner.mode ?? 0o644,
+      mode: owner.chmod ? owner.chmod(0o644, false) : 0o644,
       uid: owner.uid,
       gid: owner.gid,
       size: content.length,
@@ -262,6 +269,17 @@ async function sourceStage(
     }),
   );
   return { state, label: `image ${ref}`, key: state.key };
+}
+
+/**
+ * The path `--parents` keeps for a match: all of it, or what follows the `/./` marker of the
+ * source (`COPY --parents ./src/./app/*.js /dst/` puts `app/x.js` at `/dst/app/x.js`).
+ */
+function parentsPath(source: string, matched: string): string {
+  const marker = source.indexOf('/./');
+  if (marker < 0) return matched;
+  const prefix = posix.normalize(`/${source.slice(0, marker)}`).slice(1);
+  return prefix === '' ? matched : matched.slice(prefix.length + 1);
 }
 
 function rel(p: string): string {

@@ -3,6 +3,7 @@ import type { Digest } from '@kiln/oci';
 import type { Copy } from '@kiln/parser';
 import { MergedTree } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
+import { parseChmod } from '../copy/parse-chmod.js';
 import type { CopyOwnership } from '../copy/plan-copy.js';
 import { expandInStage } from './expand-in-stage.js';
 import type { StepContext } from './step-context.js';
@@ -10,7 +11,7 @@ import type { StepContext } from './step-context.js';
 /**
  * `--chown` and `--chmod` of a COPY: ids as given, or user/group names resolved through the
  * destination image's /etc/passwd and /etc/group (as BuildKit does); a user without a group
- * gets the user's primary group. Octal `--chmod` only.
+ * gets the user's primary group. `--chmod` octal or symbolic.
  */
 export async function resolveOwnership(
   ins: Copy,
@@ -35,12 +36,16 @@ export async function resolveOwnership(
     gid = group === undefined ? (u.primaryGid ?? u.id) : lookupId(group, db?.group, 'group', at.location).id;
   }
   if (ins.chmod === undefined) return { uid, gid };
-  if (!/^[0-7]{3,4}$/.test(ins.chmod)) {
-    throw new BuilderError('UNSUPPORTED', `--chmod=${ins.chmod}: only octal modes are supported yet`, {
+  const chmod = parseChmod(
+    expandInStage(ins.chmod, at.vars, { ins, file: at.ctx.file, escape: at.ctx.escape }),
+  );
+  if (!chmod) {
+    throw new BuilderError('INVALID_INSTRUCTION', `invalid --chmod=${ins.chmod}`, {
       location: at.location,
+      hint: 'use an octal mode (0755) or chmod clauses (u+x,go-w)',
     });
   }
-  return { uid, gid, mode: parseInt(ins.chmod, 8) };
+  return { uid, gid, chmod };
 }
 
 interface Accounts {

@@ -6,6 +6,7 @@ import type { StageState } from '../state/stage-state.js';
 import type { CachedStep } from '../cache/step-cache.js';
 import type { ExplainLog } from '../cache/explain-log.js';
 import type { StatCache } from '../cache/stat-cache.js';
+import type { ImportedCache } from '../cache/imported-cache.js';
 
 /** What every step may use: the stores, where to report, and build-wide settings. Read-only. */
 export interface StepContext {
@@ -38,6 +39,10 @@ export interface StepContext {
   readonly stageIndex?: number;
   /** Inputs of this build's steps and the last build's, to explain cache misses. */
   readonly explain?: ExplainLog;
+  /** Records imported with `--cache-from`, consulted after the local cache. */
+  readonly importedCache?: ImportedCache;
+  /** Every layer step this build computed or reused, by cache key (what `--cache-to mode=max` exports). */
+  readonly builtSteps?: Map<string, CachedStep>;
   /** Layer steps being computed right now, by cache key (shared by all stages of a build). */
   readonly inflight: Map<string, Promise<CachedStep>>;
   /** The finished state of an earlier stage named by `--from` (name or index); undefined for an image. */
