@@ -19,4 +19,37 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // `kiln --help` must not load the build engine, the store or the registry client: commands
+    // import what they run inside their handlers (`await import(...)`). Types are free.
+    files: ['packages/builder/src/cli/main.ts', 'packages/builder/src/cli/commands/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@kiln/*',
+                '../../build.js',
+                '../../index.js',
+                '../../base/*',
+                '../../containers/*',
+                '../../steps/*',
+                '../../import-image.js',
+                '../../images-archive.js',
+                '../../prune.js',
+                '../../store-disk-usage.js',
+                './render-error.js',
+                '../render-error.js',
+              ],
+              allowTypeImports: true,
+              message:
+                'load it inside the command handler with `await import(...)`: the CLI starts on yargs alone',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

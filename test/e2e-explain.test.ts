@@ -44,4 +44,12 @@ describe('explaining cache misses', () => {
     ]);
     expect(noCache.stderr).toContain('cache miss: the cache entry is gone');
   });
+
+  it('--explain lists the rebuilt steps and their reasons after the build', () => {
+    writeFileSync(join(ctx, 'src', 'util.ts'), 'util changed\n');
+    const r = kiln(root, ['build', '-q', '--explain', '--build-arg', 'VERSION=1.3', ctx]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('Cache misses against the last build of this Dockerfile and target:');
+    expect(r.stderr).toMatch(/\[2\/4\] COPY src\/ \/app\/src\/\n {4}- app\/src\/util\.ts changed/);
+  });
 });

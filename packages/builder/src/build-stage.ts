@@ -98,7 +98,7 @@ async function baseState(at: {
     );
   }
   ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - started) / 1000 });
-  return state;
+  return { ...state, base: { layers: state.layers.length, history: state.config.history.length } };
 }
 
 /**

@@ -8,6 +8,10 @@ import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
 import { ExplainLog } from './cache/explain-log.js';
+import type { CacheExportSpec, CacheImportSpec } from './cache/cache-spec.js';
+import { exportCache, withInlineCache } from './cache/export-cache.js';
+import { importCache } from './cache/imported-cache.js';
+import type { CachedStep } from './cache/step-cache.js';
 import { StatCache } from './cache/stat-cache.js';
 import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
@@ -15,6 +19,7 @@ import { registerBuild } from './store/active-builds.js';
 import type { OutputSpec } from './outputs/output-spec.js';
 import { withLabels } from './outputs/with-labels.js';
 import { writeOutputs } from './outputs/write-outputs.js';
+import { squashStage } from './outputs/squash-stage.js';
 import { prepareLayers } from './steps/prepare-layers.js';
 import { plan, type BuildGraph } from './plan/plan.js';
 import { silentReporter, type Reporter } from './progress/reporter.js';
@@ -44,6 +49,12 @@ export interface BuildOptions {
   readonly insecureRegistries?: readonly string[];
   /** Secrets for `RUN --mount=type=secret`: id → host file (never stored in the image or cache). */
   readonly secrets?: ReadonlyMap<string, string>;
+  /** `--cache-from`: caches whose records are consulted after the local cache (read at build start). */
+  readonly cacheFrom?: readonly CacheImportSpec[];
+  /** `--cache-to`: where this build's cache records are exported once the image is built. */
+  readonly cacheTo?: readonly CacheExportSpec[];
+  /** `--squash`: the layers the final stage added on top of its base become one layer. */
+  readonly squash?: boolean;
 }
 
 export interface BuildResult {
@@ -64,6 +75,8 @@ export async function build(
     readonly signal?: AbortSignal;
     /** Where outputs with `dest: '-'` are streamed; left open. */
     readonly stdout?: Writable;
+    /** Told about problems that do not fail the build (an unreadable `--cache-from`). */
+    readonly warn?: (message: string) => void;
   } = {},
 ): Promise<BuildResult> {
   const reporter = io.reporter ?? silentReporter;
@@ -84,7 +97,7 @@ export async function build(
     await snapshotter.removeStale();
     return await buildGraph({
       options,
-      io: { reporter, signal, stdout: io.stdout },
+      io: { reporter, signal, stdout: io.stdout, warn: io.warn ?? (() => undefined) },
       df,
       graph,
       store,
@@ -106,7 +119,12 @@ export async function build(
 
 interface Prepared {
   readonly options: BuildOptions;
-  readonly io: { readonly reporter: Reporter; readonly signal: AbortSignal; readonly stdout?: Writable };
+  readonly io: {
+    readonly reporter: Reporter;
+    readonly signal: AbortSignal;
+    readonly stdout?: Writable;
+    readonly warn: (message: string) => void;
+  };
   readonly df: Dockerfile;
   readonly graph: BuildGraph;
   readonly store: LayerStore;
@@ -143,6 +161,15 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     defaultNetwork: options.network ?? 'host',
     insecureRegistries: options.insecureRegistries,
     inflight: new Map(),
+    importedCache:
+      options.cacheFrom && options.cacheFrom.length > 0 && !options.noCache
+        ? await importCache(options.cacheFrom, {
+            insecure: options.insecureRegistries,
+            signal,
+            warn: p.io.warn,
+          })
+        : undefined,
+    builtSteps: new Map(),
   };
   let nextId = 1;
   const results = await runStages<StageState>(
@@ -153,10 +180,21 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   ).finally(() => statCache.save());
   const final = results.get(graph.target);
   if (!final) throw new Error('internal: target stage has no result');
-  const image = await store.writeImage(
-    { ...withLabels(final.config, options.labels), created: ctx.created },
-    final.layers,
+  const cacheTo = options.cacheTo ?? [];
+  const finalSteps = new Map<string, CachedStep>();
+  for (const key of final.steps ?? []) {
+    const step = ctx.builtSteps?.get(key);
+    if (step) finalSteps.set(key, step);
+  }
+  // Outputs of the final rootfs still read `final`'s layers: squashing keeps the same filesystem.
+  const squashed = options.squash ? await squashStage(final, ctx) : final;
+  const plain = await store.writeImage(
+    { ...withLabels(squashed.config, options.labels), created: ctx.created },
+    squashed.layers,
   );
+  const image = cacheTo.some((c) => c.type === 'inline')
+    ? await withInlineCache(store, plain, finalSteps)
+    : plain;
   // Outputs before tags: a build whose output fails has failed, and must not move a tag.
   await writeOutputs(options.outputs ?? [], {
     store,
@@ -166,6 +204,12 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     tags,
     sourceDateEpoch: epoch,
     stdout: p.io.stdout,
+  });
+  await exportCache(cacheTo, {
+    store,
+    records: { min: finalSteps, max: ctx.builtSteps ?? new Map() },
+    insecure: options.insecureRegistries,
+    signal,
   });
   for (const tag of tags) await store.tag(tag, image.manifestDescriptor);
   await explain.save();

@@ -15,6 +15,7 @@ export type BuilderErrorCode =
   | 'INVALID_BUILD_ARG'
   | 'INVALID_INSTRUCTION'
   | 'INVALID_OUTPUT'
+  | 'INVALID_CACHE_SPEC'
   | 'CANCELLED'
   | 'STORE_BUSY'
   | 'STORE_CORRUPT'

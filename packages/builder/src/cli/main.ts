@@ -13,8 +13,29 @@ import { pruneCommand } from './commands/prune-command.js';
 import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
 import type { CliIo } from './cli-io.js';
-import { renderError } from './render-error.js';
 import { storeRoot } from './store-root.js';
+
+/**
+ * Every command, in the order `kiln --help` lists them. Each module defines its yargs command
+ * (usage, options) and imports its implementation inside the handler, so starting kiln loads
+ * yargs and these small modules only; what a command needs (the build engine, the store, the
+ * registry client, the runner) is loaded when that command runs. Keep it so: the lint rule on
+ * `src/cli` refuses value imports of implementation modules here.
+ */
+const COMMANDS = [
+  buildCommand,
+  importCommand,
+  imagesCommand,
+  inspectCommand,
+  pullCommand,
+  pushCommand,
+  pruneCommand,
+  storeCommand,
+  saveCommand,
+  loadCommand,
+  duCommand,
+  containerCommands,
+] as const;
 
 /** The only place that reads argv, writes to the terminal and chooses exit codes. */
 async function main(): Promise<number> {
@@ -47,18 +68,8 @@ async function main(): Promise<number> {
       const insecure = argv['insecure-registry'];
       io.insecureRegistries = insecure === undefined ? [] : ([] as string[]).concat(insecure);
     }) as unknown as Argv<{ root: string }>;
-  cli = buildCommand(cli, io);
-  cli = importCommand(cli, io);
-  cli = imagesCommand(cli, io);
-  cli = inspectCommand(cli, io);
-  cli = pullCommand(cli, io);
-  cli = pushCommand(cli, io);
-  cli = pruneCommand(cli, io);
-  cli = storeCommand(cli, io);
-  cli = saveCommand(cli, io);
-  cli = loadCommand(cli, io);
-  cli = duCommand(cli, io);
-  cli = containerCommands(cli, io);
+  skipHelpCache(cli);
+  for (const command of COMMANDS) cli = command(cli, io);
   try {
     await cli
       .demandCommand(1)
@@ -75,11 +86,27 @@ async function main(): Promise<number> {
       process.stderr.write(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
       return 2;
     }
+    // Only a failed command pays for loading the Dockerfile parser (for the code frame).
+    const { renderError } = await import('./render-error.js');
     process.stderr.write(renderError(err, io.dockerfileForErrors, io.failedStep));
     return 1;
   }
 }
 
 class UsageError extends Error {}
+
+/**
+ * After starting a command's handler, yargs renders that command's whole help text and keeps it,
+ * for a `showHelp()` the program might call later; kiln never does (`--help` and usage errors take
+ * another path), and the rendering (string-width over every cell) costs 25-50 ms of every run.
+ * This turns that cache off through yargs' internal methods when they are there, and is a no-op
+ * when a yargs release changes them.
+ */
+function skipHelpCache(cli: Argv<{ root: string }>): void {
+  type Usage = { cacheHelpMessage?: unknown };
+  const internal = cli as unknown as { getInternalMethods?: () => { getUsageInstance?: () => Usage } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
 
 process.exitCode = await main();

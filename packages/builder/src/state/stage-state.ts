@@ -11,8 +11,15 @@ export interface StageState {
   readonly key: string;
   /** ARGs declared in this stage (with their values), visible to expansion and to RUN's env. */
   readonly args: ReadonlyMap<string, string>;
+  /**
+   * Cache keys of the layer steps (RUN, COPY, ADD) built on top of the base image, in order,
+   * including those of a parent stage (what `--cache-to mode=min` exports for the final stage).
+   */
+  readonly steps?: readonly string[];
   /** Whether CMD was set in this stage (an ENTRYPOINT clears only an inherited CMD). */
   readonly cmdSet: boolean;
+  /** Layers and history entries of the stage's base (image or earlier stage), for `--squash`. */
+  readonly base?: { readonly layers: number; readonly history: number };
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { build } from '../../build.js';
 import { BuilderError } from '../../builder-error.js';
 import { parseOutputSpec } from '../../outputs/output-spec.js';
+import { parseCacheExportSpec, parseCacheImportSpec } from '../../cache/cache-spec.js';
 import { buildMetadata } from '../../outputs/build-metadata.js';
 import { buildProgress, PROGRESS_MODES, type ProgressMode } from '../build-progress.js';
 import type { CliIo } from '../cli-io.js';
+import { combineReporters } from '../../progress/combine-reporters.js';
+import { ExplainSummary } from '../explain-summary.js';
 
 /** Repeatable flags (`-t a -t b`) as a list; unlike yargs' `array`, they never swallow the positional CONTEXT. */
 function repeated(value: string | string[]): string[] {
@@ -110,7 +112,30 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           type: 'number',
           describe: 'stages built at the same time (default: cores)',
         })
+        .option('cache-to', {
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe:
+            'export the build cache: type=registry,ref=REF | type=local,dest=DIR [,mode=min|max] | type=inline',
+        })
+        .option('cache-from', {
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'import a build cache: type=registry,ref=REF | type=local,src=DIR (repeatable)',
+        })
         .option('target', { type: 'string', describe: 'stage to build' })
+        .option('explain', {
+          type: 'boolean',
+          default: false,
+          describe: 'after the build, list every step that missed the cache and why',
+        })
+        .option('squash', {
+          type: 'boolean',
+          default: false,
+          describe: "squash the final stage's new layers into one (base layers kept)",
+        })
         .option('network', {
           choices: ['host', 'none'] as const,
           default: 'host' as const,
@@ -131,6 +156,9 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
       const outputs = argv.output.map(parseOutputSpec);
       const logFile = argv['log-file'] === undefined ? undefined : resolve(argv['log-file']);
       const progress = buildProgress(argv.quiet ? 'quiet' : argv.progress, io, logFile);
+      const summary = new ExplainSummary();
+      // Loaded here, not at the top: `kiln --help` and the other commands need none of it.
+      const { build } = await import('../../build.js');
       const building = build(
         {
           root: argv.root,
@@ -144,14 +172,25 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           target: argv.target,
           jobs: argv.jobs,
           secrets: parseSecrets(argv.secret),
+          cacheTo: argv['cache-to'].map(parseCacheExportSpec),
+          cacheFrom: argv['cache-from'].map(parseCacheImportSpec),
           network: argv.network,
+          squash: argv.squash,
           insecureRegistries: io.insecureRegistries,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
         },
-        { reporter: progress.reporter, signal: io.signal, stdout: io.stdoutStream },
+        {
+          reporter: argv.explain ? combineReporters(progress.reporter, summary) : progress.reporter,
+          signal: io.signal,
+          stdout: io.stdoutStream,
+          warn: (message) => io.stderr(`warning: ${message}\n`),
+        },
       );
       const result = await building
-        .finally(() => progress.finish())
+        .finally(() => {
+          progress.finish();
+          if (argv.explain) io.stderr(summary.render());
+        })
         .catch((err: unknown) => {
           io.failedStep = { text: progress.failedOutput(), logFile };
           throw err;

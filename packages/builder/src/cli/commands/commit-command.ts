@@ -1,6 +1,4 @@
 import type { Argv } from 'yargs';
-import { commitContainer } from '../../containers/commit-container.js';
-import { findContainer } from '../../containers/find-container.js';
 import type { CliIo } from '../cli-io.js';
 
 export function commitCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -12,6 +10,8 @@ export function commitCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ ro
         .positional('container', { type: 'string', demandOption: true, describe: 'name or id (prefix)' })
         .positional('name', { type: 'string', demandOption: true, describe: 'NAME[:TAG] of the new image' }),
     async (argv) => {
+      const { commitContainer } = await import('../../containers/commit-container.js');
+      const { findContainer } = await import('../../containers/find-container.js');
       const entry = await findContainer(argv.root, argv.container);
       io.stdout(`${await commitContainer(argv.root, entry, argv.name)}\n`);
     },

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { storeDiskUsage } from '../../store-disk-usage.js';
 import type { CliIo } from '../cli-io.js';
 
 export function duCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -8,6 +7,7 @@ export function duCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: 
     'show how the store uses disk space, by kind',
     (y) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
     async (argv) => {
+      const { storeDiskUsage } = await import('../../store-disk-usage.js');
       const u = await storeDiskUsage(argv.root);
       if (argv.json) {
         io.stdout(`${JSON.stringify(u, undefined, 2)}\n`);

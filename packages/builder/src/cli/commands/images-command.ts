@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { LayerStore } from '@kiln/layer-store';
 import type { CliIo } from '../cli-io.js';
 
 export function imagesCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -8,6 +7,7 @@ export function imagesCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ ro
     'list tagged images in the local store',
     (y) => y,
     async (argv) => {
+      const { LayerStore } = await import('@kiln/layer-store');
       const store = await LayerStore.open(argv.root);
       const rows: string[][] = [['NAME', 'TAG', 'DIGEST', 'CREATED', 'SIZE']];
       for (const entry of await store.listTags()) {

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { importImage } from '../../import-image.js';
 import type { CliIo } from '../cli-io.js';
 
 export function importCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -12,6 +11,7 @@ export function importCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ ro
         .positional('source', { type: 'string', demandOption: true })
         .positional('name', { type: 'string', demandOption: true }),
     async (argv) => {
+      const { importImage } = await import('../../import-image.js');
       const image = await importImage({ root: argv.root, source: resolve(argv.source), name: argv.name });
       io.stdout(`${image.manifestDescriptor.digest}\n`);
     },

@@ -1,6 +1,4 @@
 import type { Argv } from 'yargs';
-import { LayerStore } from '@kiln/layer-store';
-import { formatImageName, parseImageName } from '@kiln/oci';
 import { BuilderError } from '../../builder-error.js';
 import type { CliIo } from '../cli-io.js';
 
@@ -10,6 +8,8 @@ export function inspectCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ r
     'print the manifest and config of an image as JSON',
     (y) => y.positional('name', { type: 'string', demandOption: true }),
     async (argv) => {
+      const { LayerStore } = await import('@kiln/layer-store');
+      const { formatImageName, parseImageName } = await import('@kiln/oci');
       const store = await LayerStore.open(argv.root);
       const name = formatImageName(parseImageName(argv.name));
       const found = await store.resolveTag(name);

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { prune } from '../../prune.js';
 import type { CliIo } from '../cli-io.js';
 import { parseDuration } from '../parse-duration.js';
 import { parseSize } from '../parse-size.js';
@@ -20,6 +19,7 @@ export function pruneCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           describe: 'drop build cache unused for longer than DUR (e.g. 24h, 7d)',
         }),
     async (argv) => {
+      const { prune } = await import('../../prune.js');
       const r = await prune({
         root: argv.root,
         all: argv.all,

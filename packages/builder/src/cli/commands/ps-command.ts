@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { listContainers, type ContainerEntry } from '../../containers/container-record.js';
+import type { ContainerEntry } from '../../containers/container-record.js';
 import type { CliIo } from '../cli-io.js';
 
 export function psCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -14,6 +14,7 @@ export function psCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: 
         describe: 'show stopped containers too',
       }),
     async (argv) => {
+      const { listContainers } = await import('../../containers/container-record.js');
       const rows: string[][] = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES']];
       for (const entry of await listContainers(argv.root)) {
         if (!argv.all && !entry.live) continue;

@@ -1,6 +1,4 @@
 import type { Argv } from 'yargs';
-import { LayerStore } from '@kiln/layer-store';
-import { pullIntoStore } from '../../base/pull-into-store.js';
 import type { CliIo } from '../cli-io.js';
 
 export function pullCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -9,6 +7,8 @@ export function pullCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
     'pull an image from a registry into the local store (tagged as written, e.g. localhost:5000/app:1)',
     (y) => y.positional('ref', { type: 'string', demandOption: true }),
     async (argv) => {
+      const { LayerStore } = await import('@kiln/layer-store');
+      const { pullIntoStore } = await import('../../base/pull-into-store.js');
       const store = await LayerStore.open(argv.root);
       const image = await pullIntoStore(store, argv.ref, {
         insecure: io.insecureRegistries,

@@ -1,7 +1,4 @@
 import type { Argv } from 'yargs';
-import { LayerStore } from '@kiln/layer-store';
-import { formatImageName, parseImageName } from '@kiln/oci';
-import { pushImage } from '@kiln/registry';
 import { BuilderError } from '../../builder-error.js';
 import type { CliIo } from '../cli-io.js';
 
@@ -14,6 +11,9 @@ export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
         .positional('name', { type: 'string', demandOption: true, describe: 'local name[:tag]' })
         .positional('dest', { type: 'string', describe: 'registry/repository[:tag]' }),
     async (argv) => {
+      const { LayerStore } = await import('@kiln/layer-store');
+      const { formatImageName, parseImageName } = await import('@kiln/oci');
+      const { pushImage } = await import('@kiln/registry');
       const store = await LayerStore.open(argv.root);
       const name = formatImageName(parseImageName(argv.name));
       const manifest = await store.resolveTag(name);

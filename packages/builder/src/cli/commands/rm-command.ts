@@ -1,6 +1,4 @@
 import type { Argv } from 'yargs';
-import { findContainer } from '../../containers/find-container.js';
-import { removeContainer } from '../../containers/remove-container.js';
 import type { CliIo } from '../cli-io.js';
 
 export function rmCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: string }> {
@@ -22,6 +20,8 @@ export function rmCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root: 
           describe: 'kill a running container first',
         }),
     async (argv) => {
+      const { findContainer } = await import('../../containers/find-container.js');
+      const { removeContainer } = await import('../../containers/remove-container.js');
       for (const ref of argv.containers) {
         await removeContainer(argv.root, await findContainer(argv.root, ref), argv.force);
         io.stdout(`${ref}\n`);

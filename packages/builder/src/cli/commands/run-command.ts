@@ -2,8 +2,7 @@ import { constants } from 'node:os';
 import { isatty } from 'node:tty';
 import type { Argv } from 'yargs';
 import { BuilderError } from '../../builder-error.js';
-import { createContainer } from '../../containers/create-container.js';
-import { runContainer, type RunningContainer } from '../../containers/run-container.js';
+import type { RunningContainer } from '../../containers/run-container.js';
 import type { CliIo } from '../cli-io.js';
 import { parseRunArgs, RUN_USAGE } from '../parse-run-args.js';
 
@@ -32,6 +31,8 @@ export function runCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root:
         });
       }
       const root = parsed.root ?? argv.root;
+      const { createContainer } = await import('../../containers/create-container.js');
+      const { runContainer } = await import('../../containers/run-container.js');
       const created = await createContainer(root, options, {
         insecure: io.insecureRegistries ?? [],
         signal: io.signal,

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { saveImages } from '../../images-archive.js';
 import type { CliIo } from '../cli-io.js';
 
 export function saveCommand(cli: Argv<{ root: string }>, _io: CliIo): Argv<{ root: string }> {
@@ -18,6 +17,7 @@ export function saveCommand(cli: Argv<{ root: string }>, _io: CliIo): Argv<{ roo
           describe: 'manifest media types (docker: v2 schema 2, gzip layers only)',
         }),
     async (argv) => {
+      const { saveImages } = await import('../../images-archive.js');
       await saveImages({
         root: argv.root,
         names: argv.names,

@@ -1,5 +1,4 @@
 import type { Argv } from 'yargs';
-import { LayerStore } from '@kiln/layer-store';
 import { BuilderError } from '../../builder-error.js';
 import type { CliIo } from '../cli-io.js';
 
@@ -9,6 +8,7 @@ export function storeCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
     'check the local store (action: verify)',
     (y) => y.positional('action', { choices: ['verify'] as const, demandOption: true }),
     async (argv) => {
+      const { LayerStore } = await import('@kiln/layer-store');
       const report = await (await LayerStore.open(argv.root)).verify();
       for (const p of report.problems) io.stdout(`${p}\n`);
       if (!report.ok) {
