@@ -8,7 +8,7 @@ import { Snapshotter } from './snapshotter.js';
 import type { Snapshot } from './snapshot.js';
 import { busyboxEntries, layerTar } from './test/layer-tar.js';
 import { StringSink } from './test/string-sink.js';
-import { describeChanges, mountTable } from './test/step-fixture.js';
+import { describeChanges, mountTable, runScript } from './test/step-fixture.js';
 
 const BUSYBOX = sha256Digest('busybox-layer');
 let base: string;
@@ -34,19 +34,8 @@ afterEach(async () => {
   await snapshot.release();
 });
 
-async function run(script: string, extra: Partial<RunSpec> = {}, signal?: AbortSignal) {
-  const stdout = new StringSink();
-  const stderr = new StringSink();
-  const spec: RunSpec = {
-    snapshot,
-    args: ['/bin/sh', '-c', script],
-    env: ['PATH=/bin'],
-    cwd: '/',
-    network: 'host',
-    ...extra,
-  };
-  const result = await runStep(spec, { stdout, stderr }, signal);
-  return { ...result, stdout: stdout.text, stderr: stderr.text };
+function run(script: string, extra: Partial<RunSpec> = {}, signal?: AbortSignal) {
+  return runScript(snapshot, script, extra, signal);
 }
 
 /** Host processes whose command line contains `marker` (pgrep never lists itself). */

@@ -5,7 +5,12 @@ import type { Snapshot } from '../snapshot.js';
 import { StringSink } from './string-sink.js';
 
 /** Runs `script` with /bin/sh on `snapshot` and returns the result with its output. */
-export async function runScript(snapshot: Snapshot, script: string, extra: Partial<RunSpec> = {}) {
+export async function runScript(
+  snapshot: Snapshot,
+  script: string,
+  extra: Partial<RunSpec> = {},
+  signal?: AbortSignal,
+) {
   const stdout = new StringSink();
   const stderr = new StringSink();
   const spec: RunSpec = {
@@ -16,7 +21,7 @@ export async function runScript(snapshot: Snapshot, script: string, extra: Parti
     network: 'host',
     ...extra,
   };
-  const result = await runStep(spec, { stdout, stderr });
+  const result = await runStep(spec, { stdout, stderr }, signal);
   return { ...result, stdout: stdout.text, stderr: stderr.text };
 }
 
