@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
+import { run, storeWithBusybox, tempDir, writeContext, buildUnpacked } from './support/kiln.js';
 
 const tmp = tempDir('kiln-add-');
 const root = join(tmp.path, 'store');
@@ -42,22 +42,8 @@ afterAll(() => {
 const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
   writeContext(tmp.path, name, dockerfile, files);
 
-let n = 0;
 function build(ctx: string): { rootfs: string; status: number | null; stderr: string } {
-  const i = ++n;
-  const layout = join(tmp.path, `layout-${i}`);
-  const r = kiln(root, [
-    'build',
-    '--progress',
-    'plain',
-    '-t',
-    'add:t',
-    '--output',
-    `type=oci,dest=${layout},tar=false`,
-    ctx,
-  ]);
-  if (r.status === 0) run('umoci', ['unpack', '--image', `${layout}:t`, join(tmp.path, `bundle-${i}`)]);
-  return { rootfs: join(tmp.path, `bundle-${i}`, 'rootfs'), status: r.status, stderr: r.stderr };
+  return buildUnpacked(root, tmp.path, ctx, { tag: 'add:t' });
 }
 
 describe('ADD', () => {

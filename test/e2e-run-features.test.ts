@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
+import { kiln, storeWithBusybox, tempDir, writeContext, buildUnpackedOk } from './support/kiln.js';
 
 const tmp = tempDir('kiln-runfeat-');
 const root = join(tmp.path, 'store');
@@ -12,25 +12,9 @@ afterAll(() => tmp.cleanup());
 const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
   writeContext(tmp.path, name, dockerfile, files);
 
-let n = 0;
 /** Builds to an OCI layout, unpacks it with umoci; returns the rootfs, the layout and the progress. */
 function build(ctx: string, extra: string[] = []): { rootfs: string; layout: string; stderr: string } {
-  const i = ++n;
-  const layout = join(tmp.path, `layout-${i}`);
-  const r = kiln(root, [
-    'build',
-    '--progress',
-    'plain',
-    '-t',
-    'feat:t',
-    '--output',
-    `type=oci,dest=${layout},tar=false`,
-    ...extra,
-    ctx,
-  ]);
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
-  run('umoci', ['unpack', '--image', `${layout}:t`, join(tmp.path, `bundle-${i}`)]);
-  return { rootfs: join(tmp.path, `bundle-${i}`, 'rootfs'), layout, stderr: r.stderr };
+  return buildUnpackedOk(root, tmp.path, ctx, { tag: 'feat:t', args: extra });
 }
 
 /** Every layer of a layout, decompressed, as one string (to look for leaked bytes). */

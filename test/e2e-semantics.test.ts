@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
+import { run, storeWithBusybox, tempDir, writeContext, buildUnpackedOk } from './support/kiln.js';
 
 const tmp = tempDir('kiln-sem-');
 const root = join(tmp.path, 'store');
@@ -11,38 +11,18 @@ afterAll(() => tmp.cleanup());
 const context = (name: string, dockerfile: string, files: Record<string, string> = {}): string =>
   writeContext(tmp.path, name, dockerfile, files);
 
-let n = 0;
 function build(
   ctx: string,
   tag: string,
   extra: string[] = [],
 ): { rootfs: string; config: Record<string, unknown>; history: string; stderr: string } {
-  const i = ++n;
-  const layout = join(tmp.path, `layout-${i}`);
-  const r = kiln(root, [
-    'build',
-    '--progress',
-    'plain',
-    '-t',
-    tag,
-    '--output',
-    `type=oci,dest=${layout},tar=false`,
-    ...extra,
-    ctx,
-  ]);
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
-  const ref = tag.split(':')[1] ?? 'latest';
-  run('umoci', ['unpack', '--image', `${layout}:${ref}`, join(tmp.path, `bundle-${i}`)]);
-  const full = JSON.parse(run('skopeo', ['inspect', '--raw', '--config', `oci:${layout}:${ref}`])) as {
+  const r = buildUnpackedOk(root, tmp.path, ctx, { tag, args: extra });
+  // --raw: skopeo's parsed config drops Docker's Healthcheck and OnBuild fields.
+  const full = JSON.parse(run('skopeo', ['inspect', '--raw', '--config', `oci:${r.layout}:${r.ref}`])) as {
     config: Record<string, unknown>;
     history: unknown[];
   };
-  return {
-    rootfs: join(tmp.path, `bundle-${i}`, 'rootfs'),
-    config: full.config,
-    history: JSON.stringify(full.history),
-    stderr: r.stderr,
-  };
+  return { rootfs: r.rootfs, config: full.config, history: JSON.stringify(full.history), stderr: r.stderr };
 }
 
 describe('Dockerfile semantics', () => {

@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
+import { kiln, storeWithBusybox, tempDir, writeContext, buildUnpackedOk } from './support/kiln.js';
 
 const tmp = tempDir('kiln-stages-');
 const root = join(tmp.path, 'store');
@@ -13,24 +13,8 @@ const context = (name: string, dockerfile: string, files: Record<string, string>
   writeContext(tmp.path, name, dockerfile, files);
 
 /** Builds with an OCI layout output and unpacks it with umoci; returns the rootfs path. */
-let builds = 0;
 function buildAndUnpack(ctx: string, extra: string[] = []): { rootfs: string; stderr: string } {
-  const n = ++builds;
-  const layout = `${ctx}-layout-${n}`;
-  const r = kiln(root, [
-    'build',
-    '--progress',
-    'plain',
-    '-t',
-    'stages:t',
-    '--output',
-    `type=oci,dest=${layout},tar=false`,
-    ...extra,
-    ctx,
-  ]);
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
-  run('umoci', ['unpack', '--image', `${layout}:t`, `${ctx}-bundle-${n}`]);
-  return { rootfs: join(`${ctx}-bundle-${n}`, 'rootfs'), stderr: r.stderr };
+  return buildUnpackedOk(root, tmp.path, ctx, { tag: 'stages:t', args: extra });
 }
 
 describe('multi-stage builds', () => {

@@ -64,3 +64,57 @@ export function writeContext(
   }
   return dir;
 }
+
+/** The result of {@link buildUnpacked}. */
+export interface UnpackedBuild extends Result {
+  /** The OCI layout directory the build wrote. */
+  readonly layout: string;
+  /** The unpacked root filesystem (absent when the build failed). */
+  readonly rootfs: string;
+  /** The layout's ref name (the tag part of `tag`). */
+  readonly ref: string;
+}
+
+let unpackedBuilds = 0;
+
+/**
+ * Builds `ctx` with plain progress into a fresh OCI layout directory under `work` and, when the
+ * build succeeds, unpacks it with umoci. A failed build is returned (check `status`), not thrown.
+ */
+export function buildUnpacked(
+  root: string,
+  work: string,
+  ctx: string,
+  opts: { readonly tag?: string; readonly args?: readonly string[] } = {},
+): UnpackedBuild {
+  const i = ++unpackedBuilds;
+  const tag = opts.tag ?? 'built:t';
+  const ref = tag.slice(tag.lastIndexOf(':') + 1);
+  const layout = join(work, `layout-${i}`);
+  const bundle = join(work, `bundle-${i}`);
+  const r = kiln(root, [
+    'build',
+    '--progress',
+    'plain',
+    '-t',
+    tag,
+    '--output',
+    `type=oci,dest=${layout},tar=false`,
+    ...(opts.args ?? []),
+    ctx,
+  ]);
+  if (r.status === 0) run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
+  return { ...r, layout, rootfs: join(bundle, 'rootfs'), ref };
+}
+
+/** {@link buildUnpacked}, failing the test with the build's output when the build fails. */
+export function buildUnpackedOk(
+  root: string,
+  work: string,
+  ctx: string,
+  opts: { readonly tag?: string; readonly args?: readonly string[] } = {},
+): UnpackedBuild {
+  const r = buildUnpacked(root, work, ctx, opts);
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stderr}`);
+  return r;
+}
