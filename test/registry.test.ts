@@ -110,6 +110,23 @@ describeRegistry('kiln push and pull with a real registry', () => {
     expect(registry.requests().slice(before)).toEqual([]);
   });
 
+  it('kiln push mounts the base layers it pulled from another repository, uploads only the new ones', () => {
+    const store = join(tmp.path, 'build-store');
+    const before = registry.requests().length;
+    const r = kiln(store, ['push', 'from-registry:1', `${registry.host}/derived/app:1`]);
+    const digest = ok(r);
+    expect(remoteDigest(`${registry.host}/derived/app:1`)).toBe(digest);
+    const log = registry.requests().slice(before);
+    // busybox's one layer came from REG/busybox: mounted. The RUN layer and the config: uploaded.
+    const mounted = log.filter((l) =>
+      /^POST \/v2\/derived\/app\/blobs\/uploads\/\?mount=\S+&from=busybox /.test(l),
+    );
+    expect(mounted).toHaveLength(1);
+    expect(mounted[0]).toMatch(/" 201$/);
+    expect(r.stderr.match(/: mounted$/gm)).toHaveLength(1);
+    expect(r.stderr.match(/: pushed$/gm)).toHaveLength(2);
+  });
+
   it('Docker v2s2 images are pulled as served and build', () => {
     run('skopeo', [
       'copy',

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,20 +31,40 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** How a test registry authenticates and serves. */
+export interface RegistryServerOptions {
+  /** An htpasswd file: Basic auth. */
+  readonly htpasswd?: string;
+  /** PEM certificate and key files: the registry serves HTTPS only. */
+  readonly tls?: { readonly certificate: string; readonly key: string };
+  /** Token auth: clients get JWTs from `realm`, signed by a key certified in `rootCertBundle`. */
+  readonly token?: {
+    readonly realm: string;
+    readonly service: string;
+    readonly issuer: string;
+    readonly rootCertBundle: string;
+  };
+}
+
 /**
- * Starts `docker-registry serve` with filesystem storage under `dir` (and Basic auth when
- * `htpasswd` is given), waits until `/v2/` answers, and returns a handle. The process runs
+ * Starts `docker-registry serve` with filesystem storage under `dir` (with Basic auth, TLS or
+ * token auth as `opts` say), waits until `/v2/` answers, and returns a handle. The process runs
  * under `timeout`, so it stops by itself within 15 minutes even if the test never calls `stop`.
  */
-export async function startRegistry(dir: string, opts: { htpasswd?: string } = {}): Promise<RegistryServer> {
+export async function startRegistry(dir: string, opts: RegistryServerOptions = {}): Promise<RegistryServer> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const auth = opts.htpasswd ? `auth:\n  htpasswd:\n    realm: kiln-test\n    path: ${opts.htpasswd}\n` : '';
+  const auth = opts.htpasswd
+    ? `auth:\n  htpasswd:\n    realm: kiln-test\n    path: ${opts.htpasswd}\n`
+    : opts.token
+      ? `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${opts.token.rootCertBundle}\n`
+      : '';
+  const tls = opts.tls ? `  tls:\n    certificate: ${opts.tls.certificate}\n    key: ${opts.tls.key}\n` : '';
   const config = join(dir, 'config.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n  secret: kiln-test-secret\n${auth}`,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${host}\n  secret: kiln-test-secret\n${tls}${auth}`,
   );
   // Logs go to files, not pipes: tests run kiln and skopeo with spawnSync, which would stop us
   // draining a pipe, and a registry blocked on a full pipe stops answering.
@@ -64,7 +85,7 @@ export async function startRegistry(dir: string, opts: { htpasswd?: string } = {
   };
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
-    const ok = await fetch(`http://${host}/v2/`)
+    const ok = await (opts.tls ? httpsAnswers(`https://${host}/v2/`) : fetch(`http://${host}/v2/`))
       .then((r) => r.status === 200 || r.status === 401)
       .catch(() => false);
     if (ok) {
@@ -81,4 +102,14 @@ export async function startRegistry(dir: string, opts: { htpasswd?: string } = {
   }
   await stop();
   throw new Error(`docker-registry did not start on ${host}:\n${readFileSync(errFile, 'utf8')}`);
+}
+
+/** Whether an HTTPS URL answers (any certificate accepted: this only waits for the server). */
+function httpsAnswers(url: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    httpsGet(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0 });
+    }).on('error', reject);
+  });
 }

@@ -19,3 +19,15 @@ export interface ImageSource {
   /** A fresh stream of a blob's bytes; called again for every retry. The caller destroys or reads it. */
   open(digest: Digest): Promise<Readable>;
 }
+
+/**
+ * Where blobs were seen: repositories, named `registry/repository`, known to hold each blob
+ * (pushed there or pulled from there). A push asks it for a repository of the same registry to
+ * mount from instead of uploading. Only a hint: a wrong or stale entry costs one mount request
+ * that the registry answers with an upload session, and callers ignore `record` failures.
+ */
+export interface BlobOrigins {
+  /** Repositories that held the blob, most recently recorded first. */
+  lookup(digest: Digest): Promise<readonly string[]>;
+  record(digest: Digest, repository: string): Promise<void>;
+}

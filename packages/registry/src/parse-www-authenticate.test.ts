@@ -36,17 +36,26 @@ describe('redactSecrets', () => {
 
 describe('registryEndpoint', () => {
   it.each([
-    ['localhost:5000', [], 'http://localhost:5000'],
-    ['127.0.0.1:5000', [], 'http://127.0.0.1:5000'],
-    ['[::1]:5000', [], 'http://[::1]:5000'],
-    ['localhost', [], 'http://localhost'],
-    ['registry.local:5000', [], 'https://registry.local:5000'],
-    ['registry.local:5000', ['registry.local:5000'], 'http://registry.local:5000'],
-    ['registry.local:5000', ['registry.local'], 'http://registry.local:5000'],
-    ['registry.local:5000', ['registry.local:6000'], 'https://registry.local:5000'],
-    ['localhost.evil.com', [], 'https://localhost.evil.com'],
-    ['docker.io', [], 'https://registry-1.docker.io'],
-  ])('%s (insecure %j) → %s', (registry, insecure, url) => {
-    expect(registryEndpoint(registry, insecure).baseUrl).toBe(url);
-  });
+    ['localhost:5000', [], 'https://localhost:5000', true, true],
+    ['127.0.0.1:5000', [], 'https://127.0.0.1:5000', true, true],
+    ['[::1]:5000', [], 'https://[::1]:5000', true, true],
+    ['localhost', [], 'https://localhost', true, true],
+    ['registry.local:5000', [], 'https://registry.local:5000', false, true],
+    ['registry.local:5000', ['registry.local:5000'], 'https://registry.local:5000', true, false],
+    ['registry.local:5000', ['registry.local'], 'https://registry.local:5000', true, false],
+    ['registry.local:5000', ['registry.local:6000'], 'https://registry.local:5000', false, true],
+    ['localhost.evil.com', [], 'https://localhost.evil.com', false, true],
+    ['127.0.0.2:5000', [], 'https://127.0.0.2:5000', false, true],
+    ['docker.io', [], 'https://registry-1.docker.io', false, true],
+  ])(
+    '%s (insecure %j) → %s, plain HTTP allowed %s, certificates verified %s',
+    (registry, insecure, url, plain, verify) => {
+      expect(registryEndpoint(registry, insecure)).toEqual({
+        registry,
+        baseUrl: url,
+        plainHttp: plain,
+        verifyTls: verify,
+      });
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import type { Descriptor } from '@kiln/oci';
-import type { BlobSink } from './blob-io.js';
+import type { BlobOrigins, BlobSink } from './blob-io.js';
 import { fetchBlob } from './fetch-blob.js';
 import { parseReference, type RegistryReference } from './parse-reference.js';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.js';
@@ -8,6 +8,8 @@ import { withRetry } from './with-retry.js';
 export interface PullBlobOptions extends RegistryClientOptions {
   readonly signal: AbortSignal;
   readonly client?: RegistryClient;
+  /** Records the repository as the blob's origin (see `PullOptions.origins`). */
+  readonly origins?: BlobOrigins;
 }
 
 /**
@@ -28,4 +30,5 @@ export async function pullBlob(
     async () => sink.put(await fetchBlob(client, ref.repository, blob, opts.signal), blob.digest),
     { signal: opts.signal },
   );
+  await opts.origins?.record(blob.digest, `${ref.registry}/${ref.repository}`).catch(() => undefined);
 }

@@ -7,7 +7,7 @@ import {
   type Manifest,
   type Platform,
 } from '@kiln/oci';
-import type { BlobSink } from './blob-io.js';
+import type { BlobOrigins, BlobSink } from './blob-io.js';
 import { fetchBlob, fetchSmallBlob } from './fetch-blob.js';
 import { fetchManifest } from './fetch-manifest.js';
 import { mapConcurrently } from './map-concurrently.js';
@@ -26,6 +26,8 @@ export interface PullOptions extends RegistryClientOptions {
   readonly concurrency?: number;
   /** A client to reuse (its tokens and credentials); default: a new one for the reference's registry. */
   readonly client?: RegistryClient;
+  /** Records the source repository of every blob, so a later push can mount rather than upload. */
+  readonly origins?: BlobOrigins;
 }
 
 export interface PulledImage {
@@ -80,6 +82,9 @@ export async function pullImage(
     });
   });
   await sink.put(Readable.from([fetched.bytes]), fetched.digest);
+  const here = `${ref.registry}/${ref.repository}`;
+  for (const blob of [manifest.config, ...unique])
+    await opts.origins?.record(blob.digest, here).catch(() => undefined);
   return {
     manifest,
     manifestDescriptor: { mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.bytes.length },

@@ -1,21 +1,35 @@
 import type { Descriptor } from '@kiln/oci';
+import { BlobCursor } from './blob-cursor.js';
+import { blobExists } from './blob-exists.js';
 import type { ImageSource } from './blob-io.js';
+import type { BlobUpload } from './blob-upload.js';
 import type { RegistryClient } from './registry-client.js';
-import { RegistryError } from './registry-error.js';
+import { startUpload } from './start-upload.js';
+import { uploadChunked } from './upload-chunked.js';
 import { withRetry } from './with-retry.js';
 
 export interface PushBlobOptions {
   readonly signal: AbortSignal;
-  /** Blobs up to this size go in one PUT; larger ones as POST, streamed PATCH, PUT (default 8 MiB). */
+  /** Blobs up to this size go in one PUT; larger ones in chunks (default 8 MiB). */
   readonly monolithicMaxBytes?: number;
+  /** Bytes per PATCH of a chunked upload (default 32 MiB). */
+  readonly chunkBytes?: number;
+  /** Repositories of the same registry (`repo`, no host) to try a cross-repository mount from. */
+  readonly mountFrom?: readonly string[];
 }
 
+/** What happened to a blob: already there, mounted from another repository, or uploaded. */
+export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
+
+export const DEFAULT_MONOLITHIC_MAX_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+
 /**
- * Uploads one blob unless the repository has it already (`HEAD` first). Small blobs: `POST`
- * then one `PUT ?digest=` with the content; large blobs: `POST`, one streamed `PATCH`, then an
- * empty `PUT ?digest=`. Each `Location` is resolved against the URL that returned it (relative or
- * absolute) and keeps its query parameters. A transient failure restarts the whole upload with
- * a fresh stream from `source`. Returns whether bytes were sent.
+ * Puts one blob into `repository` unless it is there already (`HEAD` first). Then, given
+ * `mountFrom`, a cross-repository mount (no bytes sent when the registry agrees). Otherwise small
+ * blobs go as `POST` + one `PUT ?digest=` with the content, restarted from a fresh stream on a
+ * transient failure; large ones as chunked `PATCH`es that resume where the registry stopped (see
+ * `uploadChunked`). Streams from `source`, never holding a blob in memory.
  */
 export async function pushBlob(
   client: RegistryClient,
@@ -23,81 +37,55 @@ export async function pushBlob(
   blob: Descriptor,
   source: ImageSource,
   opts: PushBlobOptions,
-): Promise<'exists' | 'uploaded'> {
+): Promise<BlobOutcome> {
   const { signal } = opts;
-  const scopes = [`repository:${repository}:pull,push`];
-  const what = (verb: string): string => `${verb} blob ${blob.digest} to ${client.registry}/${repository}`;
-  const head = await client.request({
-    method: 'HEAD',
-    target: `/v2/${repository}/blobs/${blob.digest}`,
-    scopes,
-    expect: [200, 404],
-    what: what('HEAD'),
+  const up: BlobUpload = {
+    client,
+    repository,
+    blob,
+    scopes: [`repository:${repository}:pull,push`],
     signal,
-  });
-  head.body.resume();
-  if (head.status === 200) return 'exists';
-  const content = { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) };
-  const body = (): ReturnType<ImageSource['open']> => source.open(blob.digest);
+    what: (verb) => `${verb} blob ${blob.digest} to ${client.registry}/${repository}`,
+  };
+  if (await blobExists(up)) return 'exists';
+  const from = opts.mountFrom?.find((r) => r !== repository);
+  let started = await startUpload(up, from);
+  if (started.mounted) return 'mounted';
+  const { attempts, baseDelayMs } = client.retryPolicy;
+  if (blob.size > (opts.monolithicMaxBytes ?? DEFAULT_MONOLITHIC_MAX_BYTES)) {
+    const cursor = new BlobCursor(() => source.open(blob.digest), up.what('read'));
+    try {
+      await uploadChunked(up, cursor, {
+        chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+        location: started.location,
+        attempts,
+        baseDelayMs,
+      });
+    } finally {
+      cursor.close();
+    }
+    return 'uploaded';
+  }
   await withRetry(
-    async () => {
-      const started = await client.request({
-        method: 'POST',
-        target: `/v2/${repository}/blobs/uploads/`,
-        scopes,
-        expect: [202],
-        what: what('start upload of'),
+    async (attempt) => {
+      if (attempt > 1) started = await startUpload(up);
+      if (started.mounted) return;
+      const location = new URL(started.location);
+      location.searchParams.set('digest', blob.digest);
+      const done = await client.request({
+        method: 'PUT',
+        target: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+        body: () => source.open(blob.digest),
+        scopes: up.scopes,
+        expect: [201],
+        what: up.what('upload'),
+        retry: false,
         signal,
       });
-      started.body.resume();
-      let location = nextLocation(started.headers.location, started.url, what('start upload of'));
-      if (blob.size > (opts.monolithicMaxBytes ?? 8 * 1024 * 1024)) {
-        const patched = await client.request({
-          method: 'PATCH',
-          target: location,
-          headers: content,
-          body,
-          scopes,
-          expect: [202],
-          what: what('upload'),
-          retry: false,
-          signal,
-        });
-        patched.body.resume();
-        location = nextLocation(patched.headers.location ?? location.href, patched.url, what('upload'));
-        location.searchParams.set('digest', blob.digest);
-        const done = await client.request({
-          method: 'PUT',
-          target: location,
-          scopes,
-          expect: [201],
-          what: what('finish upload of'),
-          retry: false,
-          signal,
-        });
-        done.body.resume();
-      } else {
-        location.searchParams.set('digest', blob.digest);
-        const done = await client.request({
-          method: 'PUT',
-          target: location,
-          headers: content,
-          body,
-          scopes,
-          expect: [201],
-          what: what('upload'),
-          retry: false,
-          signal,
-        });
-        done.body.resume();
-      }
+      done.body.resume();
     },
-    { signal },
+    { signal, attempts, baseDelayMs },
   );
   return 'uploaded';
-}
-
-function nextLocation(location: string | undefined, base: URL, what: string): URL {
-  if (!location) throw new RegistryError('PROTOCOL', `${what}: the registry sent no Location`);
-  return new URL(location, base);
 }

@@ -1,11 +1,11 @@
 import { sha256Digest, type Digest } from '@kiln/oci';
-import type { ImageSource } from './blob-io.js';
+import type { BlobOrigins, ImageSource } from './blob-io.js';
 import { MAX_MANIFEST_BYTES } from './fetch-manifest.js';
 import { manifestKind } from './manifest-kind.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { isRecord, parseManifest } from './parse-documents.js';
 import { formatReference, parseReference, type RegistryReference } from './parse-reference.js';
-import { pushBlob } from './push-blob.js';
+import { pushBlob, type BlobOutcome } from './push-blob.js';
 import { readBody } from './read-body.js';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 import { RegistryError } from './registry-error.js';
@@ -16,15 +16,24 @@ export interface PushOptions extends RegistryClientOptions {
   readonly concurrency?: number;
   /** See {@link PushBlobOptions.monolithicMaxBytes}. */
   readonly monolithicMaxBytes?: number;
+  /** See {@link PushBlobOptions.chunkBytes}. */
+  readonly chunkBytes?: number;
   readonly client?: RegistryClient;
+  /**
+   * Where blobs were seen: a blob known in another repository of the same registry is mounted
+   * from there, and every blob pushed is recorded under the destination repository.
+   */
+  readonly origins?: BlobOrigins;
   /** Called once per blob with what happened to it (for progress and tests). */
-  readonly onBlob?: (digest: Digest, outcome: 'exists' | 'uploaded') => void;
+  readonly onBlob?: (digest: Digest, outcome: BlobOutcome) => void;
 }
 
 /**
  * Pushes one image manifest and its blobs: config and layers first (each skipped when the
- * repository has it), the manifest bytes last, unchanged, under the reference's tag (or its
- * digest when it names no tag). Returns the manifest digest, which the registry's
+ * repository has it, mounted when `origins` knows another repository of the registry that has
+ * it, else uploaded: see `pushBlob`), the manifest bytes last, unchanged, under the reference's
+ * tag (or its digest when it names no tag). As the manifest goes only after every blob is
+ * stored, a failed push never leaves a manifest that references a missing blob. Returns the manifest digest, which the registry's
  * `Docker-Content-Digest` must confirm. Indexes are not pushed (UNSUPPORTED_MEDIA_TYPE).
  */
 export async function pushImage(
@@ -46,11 +55,16 @@ export async function pushImage(
     throw new RegistryError('UNSUPPORTED_MEDIA_TYPE', `pushing an index (${mediaType}) is not supported`);
   const manifest = parseManifest(doc);
   const blobs = [...new Map([manifest.config, ...manifest.layers].map((b) => [b.digest, b])).values()];
+  const here = `${ref.registry}/${ref.repository}`;
   await mapConcurrently(blobs, opts.concurrency ?? 4, signal, async (blob, s) => {
     const outcome = await pushBlob(client, ref.repository, blob, source, {
       signal: s,
       monolithicMaxBytes: opts.monolithicMaxBytes,
+      chunkBytes: opts.chunkBytes,
+      mountFrom: await mountSources(opts.origins, blob.digest, ref.registry),
     });
+    // A hint for later pushes; a store that cannot write it must not fail this push.
+    await opts.origins?.record(blob.digest, here).catch(() => undefined);
     opts.onBlob?.(blob.digest, outcome);
   });
   const target = ref.tag ?? digest;
@@ -69,4 +83,14 @@ export async function pushImage(
   if (typeof confirmed === 'string' && confirmed !== digest)
     throw new RegistryError('DIGEST_MISMATCH', `the registry stored manifest ${digest} as ${confirmed}`);
   return digest;
+}
+
+/** Repositories of `registry` the origins know for `digest`, without the registry prefix. */
+async function mountSources(
+  origins: BlobOrigins | undefined,
+  digest: Digest,
+  registry: string,
+): Promise<string[]> {
+  const known = (await origins?.lookup(digest).catch(() => [])) ?? [];
+  return known.flatMap((o) => (o.startsWith(`${registry}/`) ? [o.slice(registry.length + 1)] : []));
 }

@@ -2,18 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
-import { canonicalJson, MediaType, sha256Digest, type Descriptor, type Digest } from '@kiln/oci';
-import {
-  dockerConfigCredentials,
-  pullImage,
-  pushImage,
-  RegistryClient,
-  RegistryError,
-  type BlobSink,
-  type ImageSource,
-} from './index.js';
+import { canonicalJson, MediaType } from '@kiln/oci';
+import { dockerConfigCredentials, pullImage, pushImage, RegistryClient, RegistryError } from './index.js';
+import { memoryImage, memorySink } from '../../../test/support/memory-image.js';
 import {
   hasHtpasswd,
   hasRegistryTools,
@@ -23,63 +15,6 @@ import {
 
 const describeRegistry = hasRegistryTools() ? describe : describe.skip;
 if (!hasRegistryTools()) console.warn('skipping registry tests: docker-registry is not installed');
-
-/** An in-memory image: blobs by digest and the manifest descriptor. */
-function memoryImage(opts: { layers: Buffer[]; architecture?: string; docker?: boolean }): {
-  source: ImageSource;
-  blobs: Map<Digest, Buffer>;
-} {
-  const blobs = new Map<Digest, Buffer>();
-  const add = (bytes: Buffer, mediaType: string): Descriptor => {
-    const digest = sha256Digest(bytes);
-    blobs.set(digest, bytes);
-    return { mediaType, digest, size: bytes.length };
-  };
-  const layers = opts.layers.map((l) => add(l, opts.docker ? MediaType.DockerLayerGzip : MediaType.LayerTar));
-  const config = add(
-    Buffer.from(
-      canonicalJson({
-        architecture: opts.architecture ?? 'amd64',
-        os: 'linux',
-        config: {},
-        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-        history: [],
-      }),
-    ),
-    opts.docker ? MediaType.DockerConfig : MediaType.ImageConfig,
-  );
-  const mediaType = opts.docker ? MediaType.DockerManifest : MediaType.ImageManifest;
-  const manifest = add(
-    Buffer.from(canonicalJson({ schemaVersion: 2, mediaType, config, layers })),
-    mediaType,
-  );
-  return {
-    blobs,
-    source: {
-      manifest,
-      open: async (d) => {
-        const b = blobs.get(d);
-        if (!b) throw new Error(`no blob ${d}`);
-        return Readable.from([b]);
-      },
-    },
-  };
-}
-
-function memorySink(): BlobSink & { blobs: Map<Digest, Buffer> } {
-  const blobs = new Map<Digest, Buffer>();
-  return {
-    blobs,
-    stat: async (d) => blobs.get(d)?.length,
-    put: async (stream, digest) => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      const bytes = Buffer.concat(chunks);
-      if (sha256Digest(bytes) !== digest) throw new Error('digest mismatch in sink');
-      blobs.set(digest, bytes);
-    },
-  };
-}
 
 const noCredentials = async (): Promise<undefined> => undefined;
 
@@ -97,17 +32,23 @@ describeRegistry('push and pull against a real registry', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('pushes small blobs with one PUT, large ones with PATCH, and pulls the same bytes back', async () => {
-    const { source, blobs } = memoryImage({ layers: [randomBytes(20_000), randomBytes(3 * 1024 * 1024)] });
+  it('pushes small blobs with one PUT, large ones in chunks, and pulls the same bytes back', async () => {
+    const { source, blobs } = memoryImage({
+      layers: [randomBytes(20_000), randomBytes(3 * 1024 * 1024 + 5)],
+    });
     const before = registry.requests().length;
     const digest = await pushImage(`${registry.host}/test/app:1`, source, {
       signal,
       credentials: noCredentials,
       monolithicMaxBytes: 1024 * 1024,
+      chunkBytes: 1024 * 1024,
     });
     expect(digest).toBe(source.manifest.digest);
     const pushed = registry.requests().slice(before);
-    expect(pushed.filter((r) => r.startsWith('PATCH /v2/test/app/blobs/uploads/'))).toHaveLength(1);
+    // 3 MiB + 5 bytes in 1 MiB chunks: four PATCHes, each accepted, then an empty PUT.
+    const patches = pushed.filter((r) => r.startsWith('PATCH /v2/test/app/blobs/uploads/'));
+    expect(patches).toHaveLength(4);
+    expect(patches.every((r) => r.endsWith(' 202'))).toBe(true);
     expect(pushed.filter((r) => /^PUT \/v2\/test\/app\/blobs\/uploads\/\S+digest=/.test(r))).toHaveLength(3);
 
     const sink = memorySink();

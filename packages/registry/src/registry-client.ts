@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { dockerConfigCredentials, type CredentialsLookup } from './docker-credentials.js';
+import { fetchToken, type BearerToken } from './fetch-token.js';
+import { isPlainHttpAnswer } from './is-plain-http-answer.js';
+import { loadRegistryTls, type RegistryTls } from './load-registry-tls.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authenticate.js';
-import { readBody } from './read-body.js';
-import { redactSecrets } from './redact-secrets.js';
 import { RegistryError } from './registry-error.js';
-import { registryEndpoint } from './registry-url.js';
+import { registryEndpoint, type RegistryEndpoint } from './registry-url.js';
 import { responseError } from './response-error.js';
 import { sendRequest, type HttpResponse } from './send-request.js';
 import { withRetry } from './with-retry.js';
@@ -16,6 +17,15 @@ export interface RegistryClientOptions {
   readonly credentials?: CredentialsLookup;
   /** Attempts per request (default 4) and first back-off delay (default 250 ms). */
   readonly retry?: { readonly attempts?: number; readonly baseDelayMs?: number };
+  /** A request fails (retryably) after this long without data on its socket (default 120 s). */
+  readonly idleTimeoutMs?: number;
+  /** Extra CA files (PEM) trusted for HTTPS to every host, besides the system's (`--registry-ca`). */
+  readonly caFiles?: readonly string[];
+  /**
+   * Docker's per-host certificate directory: `<certsDir>/<host[:port]>/*.crt` are trusted CAs,
+   * a `*.cert`/`*.key` pair a client certificate. Default `$KILN_CERTS_D`, else `/etc/docker/certs.d`.
+   */
+  readonly certsDir?: string;
 }
 
 export interface RegistryRequest {
@@ -51,17 +61,37 @@ const MAX_REDIRECTS = 5;
  * to the registry's own origin, never to a redirect on another host. Not tied to a repository.
  */
 export class RegistryClient {
-  readonly baseUrl: URL;
+  private base: URL;
+  private readonly endpoint: RegistryEndpoint;
   private readonly credentials: CredentialsLookup;
   private basic?: string;
-  private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  /** The registry's last Bearer challenge: later scopes get their token before the request. */
+  private bearer?: AuthChallenge;
+  private readonly tokens = new Map<string, BearerToken>();
+  /** Token requests in flight per scope set, so concurrent requests share one. */
+  private readonly pendingTokens = new Map<string, Promise<void>>();
+  private readonly tls = new Map<string, Promise<RegistryTls>>();
 
   constructor(
     readonly registry: string,
     private readonly options: RegistryClientOptions = {},
   ) {
-    this.baseUrl = new URL(registryEndpoint(registry, options.insecure).baseUrl);
+    this.endpoint = registryEndpoint(registry, options.insecure);
+    this.base = new URL(this.endpoint.baseUrl);
     this.credentials = options.credentials ?? dockerConfigCredentials();
+  }
+
+  /**
+   * Where the registry's API is: `https://host`, or `http://host` once a loopback or
+   * `--insecure-registry` host has answered our TLS handshake in plain HTTP.
+   */
+  get baseUrl(): URL {
+    return this.base;
+  }
+
+  /** The retry policy of this client, for callers that retry a sequence of requests themselves. */
+  get retryPolicy(): { readonly attempts?: number; readonly baseDelayMs?: number } {
+    return this.options.retry ?? {};
   }
 
   /** `GET /v2/`: checks that the registry speaks the distribution API and that we may log in. */
@@ -96,6 +126,8 @@ export class RegistryClient {
     for (let redirects = 0; ;) {
       const own = url.origin === this.baseUrl.origin;
       const headers: Record<string, string> = { ...req.headers };
+      if (own && !challenged && this.bearer && !this.authorizationFor(req.scopes))
+        await this.renewToken(this.bearer, req.scopes, req.signal);
       const authorization = own ? this.authorizationFor(req.scopes) : undefined;
       if (authorization) headers.authorization = authorization;
       const body =
@@ -104,7 +136,26 @@ export class RegistryClient {
           : Buffer.isBuffer(req.body)
             ? req.body
             : await req.body();
-      const res = await sendRequest({ method, url, headers, body, signal: req.signal });
+      let res: HttpResponse;
+      try {
+        res = await sendRequest({
+          method,
+          url,
+          headers,
+          body,
+          signal: req.signal,
+          idleTimeoutMs: this.options.idleTimeoutMs,
+          tls: await this.tlsFor(url),
+        });
+      } catch (err) {
+        if (!(own && url.protocol === 'https:' && this.endpoint.plainHttp && isPlainHttpAnswer(err)))
+          throw err;
+        // A loopback or --insecure-registry host that speaks plain HTTP: use it from now on.
+        if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
+        this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
+        url = new URL(url.href.replace(/^https:/, 'http:'));
+        continue;
+      }
       if (res.status === 401 && own && !challenged) {
         const header = res.headers['www-authenticate'];
         const err = await responseError(res, req.what);
@@ -134,7 +185,10 @@ export class RegistryClient {
     return cached && cached.expiresAt > Date.now() ? `Bearer ${cached.token}` : undefined;
   }
 
-  /** Learns how to authenticate from a challenge; false when it cannot be answered. */
+  /**
+   * Learns how to authenticate from a challenge; false when it cannot be answered. A Bearer
+   * challenge always gets a fresh token: the one we sent (if any) was refused, e.g. expired.
+   */
   private async authenticate(
     header: string,
     scopes: readonly string[],
@@ -143,58 +197,67 @@ export class RegistryClient {
     const challenges = parseWwwAuthenticate(header);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
-      await this.fetchToken(bearer, scopes, signal);
+      // Its `scope` names what this request lacked; later requests ask for their own scopes.
+      this.bearer = {
+        scheme: bearer.scheme,
+        params: new Map([...bearer.params].filter(([k]) => k !== 'scope')),
+      };
+      this.tokens.delete(scopeKey(scopes));
+      await this.renewToken(bearer, scopes, signal);
       return true;
     }
     if (challenges.some((c) => c.scheme === 'basic')) {
       const creds = await this.credentials(this.registry);
-      if (!creds) return false;
+      // An identity token is only good for the OAuth2 token endpoint, never as a password.
+      if (!creds || creds.identityToken) return false;
       this.basic = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
       return true;
     }
     return false;
   }
 
-  private async fetchToken(
+  /** Fetches and caches a token for `scopes`, joining a fetch for the same scopes in flight. */
+  private renewToken(
     challenge: AuthChallenge,
     scopes: readonly string[],
     signal: AbortSignal,
   ): Promise<void> {
-    const realm = challenge.params.get('realm')?.[0];
-    if (!realm) throw new RegistryError('PROTOCOL', `${this.registry}: Bearer challenge without a realm`);
-    const url = new URL(realm);
-    for (const service of challenge.params.get('service') ?? []) url.searchParams.append('service', service);
-    const all = new Set(scopes);
-    for (const s of challenge.params.get('scope') ?? [])
-      for (const one of s.split(' ')) if (one) all.add(one);
-    for (const scope of all) url.searchParams.append('scope', scope);
-    const headers: Record<string, string> = {};
-    const creds = await this.credentials(this.registry);
-    if (creds)
-      headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-    const what = `token for ${this.registry} from ${redactSecrets(url.origin + url.pathname)}`;
-    const res = await withRetry(
-      async () => {
-        const r = await sendRequest({ method: 'GET', url, headers, signal });
-        if (r.status === 200) return r;
-        throw await responseError(r, what);
-      },
-      { signal, baseDelayMs: this.options.retry?.baseDelayMs, attempts: this.options.retry?.attempts },
-    );
-    const doc: unknown = JSON.parse((await readBody(res.body, 1024 * 1024, what)).toString('utf8'));
-    const {
-      token,
-      access_token: accessToken,
-      expires_in: expiresIn,
-    } = (doc ?? {}) as Record<string, unknown>;
-    const value =
-      typeof token === 'string' ? token : typeof accessToken === 'string' ? accessToken : undefined;
-    if (!value) throw new RegistryError('PROTOCOL', `${what}: the answer has no token`);
-    const seconds = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn : 60;
-    this.tokens.set(scopeKey(scopes), {
-      token: value,
-      expiresAt: Date.now() + Math.max(1, seconds - 10) * 1000,
-    });
+    const key = scopeKey(scopes);
+    let pending = this.pendingTokens.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const realm = challenge.params.get('realm')?.[0];
+        const token = await fetchToken({
+          registry: this.registry,
+          challenge,
+          scopes,
+          credentials: await this.credentials(this.registry),
+          tls: realm && URL.canParse(realm) ? await this.tlsFor(new URL(realm)) : undefined,
+          retry: this.options.retry,
+          idleTimeoutMs: this.options.idleTimeoutMs,
+          signal,
+        });
+        this.tokens.set(key, token);
+      })().finally(() => this.pendingTokens.delete(key));
+      this.pendingTokens.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** The trust for HTTPS to the URL's host, loaded once per host; undefined for plain HTTP. */
+  private async tlsFor(url: URL): Promise<RegistryTls | undefined> {
+    if (url.protocol !== 'https:') return undefined;
+    let tls = this.tls.get(url.host);
+    if (!tls) {
+      tls = loadRegistryTls(url.host, {
+        caFiles: this.options.caFiles,
+        certsDir: this.options.certsDir,
+        // --insecure-registry: HTTPS without verification, as docker does.
+        verify: this.endpoint.verifyTls || url.host !== this.base.host,
+      });
+      this.tls.set(url.host, tls);
+    }
+    return tls;
   }
 }
 

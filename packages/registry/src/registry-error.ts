@@ -12,6 +12,8 @@ export type RegistryErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'NO_MATCHING_PLATFORM'
   | 'INVALID_CREDENTIALS_FILE'
+  | 'CREDENTIAL_HELPER'
+  | 'CERTIFICATE'
   | 'CANCELLED';
 
 export interface RegistryErrorDetails {

@@ -27,7 +27,7 @@ export async function responseError(res: HttpResponse, what: string): Promise<Re
     retryAfterMs: retryAfter(res.headers['retry-after']),
     hint:
       code === 'UNAUTHORIZED'
-        ? 'log in: put credentials for this registry in ~/.docker/config.json (or $DOCKER_CONFIG)'
+        ? "log in with `kiln login HOST` (kiln reads docker's config.json and its credential helpers)"
         : undefined,
   });
 }

@@ -2,8 +2,11 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { certificateError } from './certificate-error.js';
+import type { RegistryTls } from './load-registry-tls.js';
 import { redactSecrets } from './redact-secrets.js';
 import { RegistryError } from './registry-error.js';
+import { tlsAgent } from './tls-agent.js';
 
 /** One HTTP exchange's answer. The caller owns `body`: read it to the end or destroy it. */
 export interface HttpResponse {
@@ -19,7 +22,17 @@ export interface HttpRequest {
   /** A buffer, or a stream that is consumed (and destroyed on failure). */
   readonly body?: Buffer | Readable;
   readonly signal: AbortSignal;
+  /**
+   * Fails the exchange (NETWORK, retryable) when the socket carries no data either way for this
+   * long, while sending, waiting or reading the body; a stalled server never hangs a push or pull.
+   */
+  readonly idleTimeoutMs?: number;
+  /** What an `https:` request trusts (see `loadRegistryTls`); default: Node's bundled roots. */
+  readonly tls?: RegistryTls;
 }
+
+/** The default of {@link HttpRequest.idleTimeoutMs}: generous, as a registry may hash a large upload. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
 
 const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNABORTED']);
 
@@ -43,10 +56,19 @@ export function sendRequest(req: HttpRequest): Promise<HttpResponse> {
       fail(req.signal.reason);
       return;
     }
-    const outgoing = send(req.url, { method: req.method, headers, signal: req.signal }, (res) =>
+    const agent = req.tls && req.url.protocol === 'https:' ? tlsAgent(req.tls) : undefined;
+    const outgoing = send(req.url, { method: req.method, headers, signal: req.signal, agent }, (res) =>
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
     );
     outgoing.on('error', fail);
+    const idleMs = req.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    // Destroying the request also errors a response body that is being read, so a stall in the
+    // middle of a download surfaces to the reader rather than hanging it.
+    outgoing.setTimeout(idleMs, () => {
+      const err: NodeJS.ErrnoException = new Error(`no data for ${idleMs} ms`);
+      err.code = 'ETIMEDOUT';
+      outgoing.destroy(err);
+    });
     if (req.body === undefined) outgoing.end();
     else if (Buffer.isBuffer(req.body)) outgoing.end(req.body);
     else pipeline(req.body, outgoing).catch(fail);
@@ -57,6 +79,8 @@ function toRegistryError(err: unknown, req: HttpRequest): RegistryError {
   const where = `${req.method} ${redactSecrets(req.url.href)}`;
   if (req.signal.aborted)
     return new RegistryError('CANCELLED', `${where}: cancelled`, { cause: req.signal.reason });
+  const untrusted = certificateError(err, where, req.tls);
+  if (untrusted) return untrusted;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
   const message = err instanceof Error ? err.message : String(err);
   return new RegistryError('NETWORK', `${where}: ${redactSecrets(message)}`, {

@@ -18,19 +18,31 @@ const MAX_DELAY_MS = 30_000;
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
   const attempts = opts.attempts ?? 4;
-  const base = opts.baseDelayMs ?? 250;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (err) {
       if (!(err instanceof RegistryError) || !err.retryable || attempt >= attempts) throw err;
-      const backoff = base * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
-      const delay = Math.min(MAX_DELAY_MS, err.retryAfterMs ?? backoff);
-      try {
-        await sleep(delay, undefined, { signal: opts.signal });
-      } catch {
-        throw new RegistryError('CANCELLED', 'cancelled while waiting to retry', { cause: err });
-      }
+      await waitToRetry(err, attempt, opts);
     }
+  }
+}
+
+/**
+ * Waits before attempt `failures + 1` after `err`: its Retry-After when the server sent one, else
+ * exponential back-off with jitter (so concurrent uploads do not retry in lockstep). For callers
+ * that drive their own retry loop (resumable uploads and downloads). Rejects with CANCELLED.
+ */
+export async function waitToRetry(
+  err: RegistryError,
+  failures: number,
+  opts: Omit<RetryOptions, 'attempts'>,
+): Promise<void> {
+  const backoff = (opts.baseDelayMs ?? 250) * 2 ** (failures - 1) * (0.75 + Math.random() / 2);
+  const delay = Math.min(MAX_DELAY_MS, err.retryAfterMs ?? backoff);
+  try {
+    await sleep(delay, undefined, { signal: opts.signal });
+  } catch {
+    throw new RegistryError('CANCELLED', 'cancelled while waiting to retry', { cause: err });
   }
 }

@@ -1,10 +1,13 @@
 import { formatImageName, parseImageName } from '@kiln/oci';
 import type { Image, LayerStore } from '@kiln/layer-store';
-import { parseReference, pullImage } from '@kiln/registry';
+import { join } from 'node:path';
+import { fileBlobOrigins, parseReference, pullImage } from '@kiln/registry';
 
-/** How to reach registries: plain-HTTP hosts besides loopback ones, and cancellation. */
+/** How to reach registries: plain-HTTP hosts besides loopback ones, extra CAs, and cancellation. */
 export interface RegistryAccess {
   readonly insecure?: readonly string[];
+  /** CA files trusted for HTTPS besides the system's and certs.d (`--registry-ca`). */
+  readonly caFiles?: readonly string[];
   readonly signal?: AbortSignal;
 }
 
@@ -27,7 +30,13 @@ export async function pullIntoStore(
         await store.putBlob(stream, d);
       },
     },
-    { signal: access.signal ?? new AbortController().signal, insecure: access.insecure },
+    {
+      signal: access.signal ?? new AbortController().signal,
+      insecure: access.insecure,
+      caFiles: access.caFiles,
+      // Remembered so that pushing an image built on this base mounts its layers.
+      origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
+    },
   );
   if (!remote.digest) await store.tag(formatImageName(parseImageName(ref)), pulled.manifestDescriptor);
   return store.readImage(pulled.manifestDescriptor.digest);

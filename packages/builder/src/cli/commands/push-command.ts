@@ -13,7 +13,8 @@ export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
     async (argv) => {
       const { LayerStore } = await import('@kiln/layer-store');
       const { formatImageName, parseImageName } = await import('@kiln/oci');
-      const { pushImage } = await import('@kiln/registry');
+      const { fileBlobOrigins, pushImage } = await import('@kiln/registry');
+      const { join } = await import('node:path');
       const store = await LayerStore.open(argv.root);
       const name = formatImageName(parseImageName(argv.name));
       const manifest = await store.resolveTag(name);
@@ -24,10 +25,15 @@ export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
         {
           signal: io.signal,
           insecure: io.insecureRegistries,
-          onBlob: (d, outcome) => io.stderr(`${d}: ${outcome === 'exists' ? 'already exists' : 'pushed'}\n`),
+          caFiles: io.registryCaFiles,
+          // Blobs pulled from or pushed to another repository of this registry are mounted.
+          origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
+          onBlob: (d, outcome) => io.stderr(`${d}: ${PUSH_OUTCOME[outcome]}\n`),
         },
       );
       io.stdout(`${digest}\n`);
     },
   );
 }
+
+const PUSH_OUTCOME = { exists: 'already exists', mounted: 'mounted', uploaded: 'pushed' } as const;

@@ -1,0 +1,115 @@
+import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kiln, tempDir, writeContext } from './support/kiln.js';
+import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
+import {
+  issueServerCertificate,
+  makeCertificateAuthority,
+  type CertificateFiles,
+} from './support/test-pki.js';
+
+const describeRegistry = hasRegistryTools() ? describe : describe.skip;
+if (!hasRegistryTools()) console.warn('skipping registry TLS tests: docker-registry is not installed');
+
+const tmp = tempDir('kiln-registry-tls-');
+const root = join(tmp.path, 'store');
+let registry: RegistryServer;
+let ca: CertificateFiles;
+/** A certs.d root with the CA under the registry's host:port, as docker lays it out. */
+let certsD: string;
+/** A certs.d root with nothing in it: only the system CAs (and --registry-ca) apply. */
+let emptyCertsD: string;
+
+function ok(r: { status: number | null; stdout: string; stderr: string }): string {
+  if (r.status !== 0) throw new Error(`kiln exited ${r.status}:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
+describeRegistry('kiln with a registry that serves HTTPS with a private CA', () => {
+  beforeAll(async () => {
+    const pki = join(tmp.path, 'pki');
+    mkdirSync(pki);
+    ca = makeCertificateAuthority(pki);
+    const server = issueServerCertificate(pki, ca);
+    registry = await startRegistry(join(tmp.path, 'registry'), {
+      tls: { certificate: server.cert, key: server.key },
+    });
+    certsD = join(tmp.path, 'certs.d');
+    mkdirSync(join(certsD, registry.host), { recursive: true });
+    copyFileSync(ca.cert, join(certsD, registry.host, 'ca.crt'));
+    emptyCertsD = join(tmp.path, 'certs.d-empty');
+    mkdirSync(emptyCertsD);
+    const rootfs = join(tmp.path, 'rootfs');
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    writeFileSync(join(rootfs, 'etc', 'hello'), 'over TLS\n');
+    ok(kiln(root, ['import', rootfs, 'tiny:1']));
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    tmp.cleanup();
+  });
+
+  it('without the CA, push fails with a certificate error that says where to put the CA', () => {
+    const r = kiln(root, ['push', 'tiny:1', `${registry.host}/tls/app:1`], { KILN_CERTS_D: emptyCertsD });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/TLS certificate not trusted/);
+    expect(r.stderr).toMatch(/unable to verify|self.signed|issuer/i);
+    expect(r.stderr).toContain(join(emptyCertsD, registry.host, 'ca.crt'));
+    expect(r.stderr).toContain('--registry-ca');
+    // Never silently downgraded: nothing reached the registry's API over plain HTTP.
+    expect(registry.requests().filter((l) => l.includes('/tls/app'))).toEqual([]);
+  });
+
+  it('trusts <certs.d>/<host:port>/ca.crt: push, then pull into another store with the same digest', () => {
+    const env = { KILN_CERTS_D: certsD };
+    const pushed = ok(kiln(root, ['push', 'tiny:1', `${registry.host}/tls/app:1`], env));
+    expect(pushed).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const other = join(tmp.path, 'store-2');
+    const pulled = ok(kiln(other, ['pull', `${registry.host}/tls/app:1`], env));
+    expect(pulled).toBe(pushed);
+  });
+
+  it('trusts --registry-ca FILE for push, pull and a build FROM the registry', () => {
+    const env = { KILN_CERTS_D: emptyCertsD };
+    const pushed = ok(
+      kiln(root, ['push', '--registry-ca', ca.cert, 'tiny:1', `${registry.host}/tls/ca:1`], env),
+    );
+    const other = join(tmp.path, 'store-3');
+    expect(ok(kiln(other, ['pull', '--registry-ca', ca.cert, `${registry.host}/tls/ca:1`], env))).toBe(
+      pushed,
+    );
+
+    const ctx = writeContext(tmp.path, 'ctx', `FROM ${registry.host}/tls/ca:1\nCOPY note /etc/note\n`, {
+      note: 'built\n',
+    });
+    const fresh = join(tmp.path, 'store-4');
+    const failed = kiln(fresh, ['build', '-q', '-t', 'from-tls:1', ctx], env);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/TLS certificate not trusted/);
+    ok(kiln(fresh, ['build', '-q', '--registry-ca', ca.cert, '-t', 'from-tls:1', ctx], env));
+  });
+
+  it('--insecure-registry HOST: HTTPS without certificate verification, as docker', () => {
+    const r = kiln(
+      root,
+      ['push', '--insecure-registry', registry.host, 'tiny:1', `${registry.host}/tls/insecure:1`],
+      {
+        KILN_CERTS_D: emptyCertsD,
+      },
+    );
+    expect(r.status).toBe(0);
+    expect(registry.requests()).toContainEqual(
+      expect.stringMatching(/^PUT \/v2\/tls\/insecure\/manifests\/1 HTTP\/[\d.]+" 201$/),
+    );
+  });
+
+  it('a --registry-ca that is not a PEM file is a clear error', () => {
+    const bogus = join(tmp.path, 'bogus.crt');
+    writeFileSync(bogus, 'not a certificate');
+    const r = kiln(root, ['push', '--registry-ca', bogus, 'tiny:1', `${registry.host}/tls/app:1`], {
+      KILN_CERTS_D: emptyCertsD,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${bogus} is not a PEM file`);
+  });
+});
