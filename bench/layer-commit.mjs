@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Layer commit benchmark: LayerStore.writeLayer against `tar -c | gzip -6` and `tar -c | pigz -6`
+// (a 1 GiB random file, a 1 GiB compressible file, 20,000 small files)
 // on the same data in the same run, alternating, median of 3. Not a test; run on demand after
 // `pnpm build`:   node bench/layer-commit.mjs [--size-mib 1024] [--files 20000] [--rounds 3]
 // Each measurement runs in a fresh child process; peak RSS is that process's VmHWM (kiln) or
@@ -14,14 +15,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const storeModule = join(here, '..', 'packages', 'layer-store', 'dist', 'index.js');
+const runnerModule = join(here, '..', 'packages', 'runner-native', 'dist', 'index.js');
 
 if (process.argv[2] === '--child') {
-  // One kiln commit: writeLayer of the directory into a fresh store; prints seconds and VmHWM.
+  // One kiln commit as `kiln import DIR` and a RUN step do it: the helper reads the tree's xattrs
+  // in one walk, then writeLayer of the directory into a fresh store; prints seconds and VmHWM.
   const [, , , src, storeRoot] = process.argv;
   const { LayerStore, layerChangesFromDirectory } = await import(storeModule);
+  const { readXattrs } = await import(runnerModule);
   const store = await LayerStore.open(storeRoot);
   const start = process.hrtime.bigint();
-  const layer = await store.writeLayer(layerChangesFromDirectory(src));
+  const layer = await store.writeLayer(layerChangesFromDirectory(src, await readXattrs(src)));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const hwm = /VmHWM:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'))?.[1];
   process.stdout.write(JSON.stringify({ seconds, rssKiB: Number(hwm), bytes: layer.descriptor.size }));
@@ -40,6 +44,10 @@ const work = await mkdtemp(join(process.env.BENCH_TMP ?? tmpdir(), 'kiln-bench-'
 try {
   const datasets = [
     { name: `${sizeMiB} MiB random file`, dir: await randomFile(join(work, 'random'), sizeMiB) },
+    {
+      name: `${sizeMiB} MiB compressible file (text, ~3.3:1 at gzip -6)`,
+      dir: await textFile(join(work, 'text'), sizeMiB),
+    },
     {
       name: `${fileCount} small files (text, 0.1-4 KiB)`,
       dir: await smallFiles(join(work, 'small'), fileCount),
@@ -117,6 +125,23 @@ async function randomFile(dir, mib) {
   const ws = createWriteStream(join(dir, 'random.bin'));
   for (let i = 0; i < mib; i++) {
     if (!ws.write(randomBytes(1 << 20))) await new Promise((r) => ws.once('drain', r));
+  }
+  await new Promise((resolve, reject) => ws.end((err) => (err ? reject(err) : resolve())));
+  return dir;
+}
+
+/** Pseudo-random words (a seeded generator, so every run compresses alike), like logs or sources. */
+async function textFile(dir, mib) {
+  await mkdir(dir, { recursive: true });
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'kiln', 'layer', 'store', 'tar', 'gzip', 'pigz', '\n'];
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const ws = createWriteStream(join(dir, 'text.log'));
+  for (let i = 0; i < mib; i++) {
+    let chunk = '';
+    while (chunk.length < 1 << 20)
+      chunk += `${words[Math.floor(rand() * words.length)]}${Math.floor(rand() * 1000)} `;
+    if (!ws.write(chunk.slice(0, 1 << 20))) await new Promise((r) => ws.once('drain', r));
   }
   await new Promise((resolve, reject) => ws.end((err) => (err ? reject(err) : resolve())));
   return dir;

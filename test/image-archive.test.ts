@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, run, storeWithBusybox, tempDir } from './support/kiln.js';
 
-// `kiln save` / `kiln load` checked by independent readers: skopeo (docker-archive and
+// `kiln save` / `kiln load` checked by independent readers: podman (load), skopeo (docker-archive and
 // oci-archive transports) and oci-image-tool (the OCI layout inside, and the store itself).
 
 let work: ReturnType<typeof tempDir>;
@@ -147,4 +147,42 @@ test('kiln du reports sizes by kind', () => {
       expect.objectContaining({ count: expect.any(Number), bytes: expect.any(Number) }),
     );
   expect(ok(['du'])).toMatch(/image blobs\s+\d+\s+\d+/);
+});
+
+test('podman loads the docker archive kiln saves: same diffIDs, same files', () => {
+  if (!hasTool('podman')) return;
+  const file = join(work.path, 'for-podman.tar');
+  ok(['save', 'busybox:latest', '-o', file]);
+  // Root and run root of its own, vfs (no overlay mounts to clean up), no cgroups or systemd needed.
+  const podman = (args: readonly string[]): string =>
+    run('podman', [
+      '--root',
+      join(work.path, 'podman-root'),
+      '--runroot',
+      join(work.path, 'podman-run'),
+      '--storage-driver',
+      'vfs',
+      '--cgroup-manager',
+      'cgroupfs',
+      '--runtime',
+      'runc',
+      '--events-backend',
+      'file',
+      ...args,
+    ]);
+  expect(podman(['load', '-i', file])).toMatch(/Loaded image: localhost\/busybox:latest/);
+  const inspected = JSON.parse(ok(['inspect', 'busybox:latest'])) as {
+    config: { rootfs: { diff_ids: string[] } };
+  };
+  expect(
+    JSON.parse(
+      podman(['image', 'inspect', 'localhost/busybox:latest', '--format', '{{json .RootFS.Layers}}']),
+    ),
+  ).toEqual(inspected.config.rootfs.diff_ids);
+  const rootfs = podman(['image', 'mount', 'localhost/busybox:latest']).trim();
+  try {
+    expect(readFileSync(join(rootfs, 'etc', 'passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
+  } finally {
+    podman(['image', 'unmount', 'localhost/busybox:latest']);
+  }
 });

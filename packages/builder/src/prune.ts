@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { LayerStore } from '@kiln/layer-store';
 import { Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
+import { listContainers } from './containers/container-record.js';
 import { countLiveBuilds } from './store/active-builds.js';
 
 export interface PruneResult {
@@ -14,10 +15,12 @@ export interface PruneResult {
 
 /**
  * Frees space in a store: blobs no tag or cache record reaches (`all` drops the build cache too;
- * `keepDuration` drops records unused for that long; `keepStorage` then evicts least-recently-used
- * records until the blobs fit, tagged images always kept),
- * unpacked layers no remaining blob describes, and what killed builds left behind. Refuses while
- * a build is running on the store, since its blobs are not yet reachable.
+ * `keepDuration` drops records unused for that long; `keepStorage`, or the store's `maxSize`
+ * setting when lower, then evicts least-recently-used records until the blobs fit, tagged images
+ * always kept), unpacked layers no remaining blob describes, and what killed builds left behind.
+ * Containers (`kiln run`, kept or running) pin their image and its unpacked layers, even when no
+ * tag names the image any more. Refuses while a build is running on the store, since its blobs
+ * are not yet reachable and its snapshots are in use.
  */
 export async function prune(options: {
   readonly root: string;
@@ -36,12 +39,18 @@ export async function prune(options: {
   const store = await LayerStore.open(options.root);
   const snapshotter = new Snapshotter(snapshotRoot(options.root));
   const leftovers = await snapshotter.removeStale();
+  const containers = (await listContainers(options.root)).map((c) => c.config);
+  const { maxSize } = await store.settings();
+  const caps = [options.keepStorage, maxSize].filter((n): n is number => n !== undefined);
   const gc = await store.collectGarbage({
     dropCache: options.all ?? false,
     ...(options.keepDuration !== undefined ? { keepSince: Date.now() - options.keepDuration } : {}),
-    ...(options.keepStorage !== undefined ? { keepBytes: options.keepStorage } : {}),
+    ...(caps.length > 0 ? { keepBytes: Math.min(...caps) } : {}),
+    pinnedImages: containers.map((c) => c.imageDigest),
   });
-  const removedUnpackedLayers = await snapshotter.prune(gc.keptDiffIds);
+  const removedUnpackedLayers = await snapshotter.prune(
+    new Set([...gc.keptDiffIds, ...containers.flatMap((c) => c.layers)]),
+  );
   return {
     removedBlobs: gc.removedBlobs,
     freedBytes: gc.freedBytes,

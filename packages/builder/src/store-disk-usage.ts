@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { directoryUsage, LayerStore, type StoreUsage, type Usage } from '@kiln/layer-store';
+import { listContainers } from './containers/container-record.js';
 import { snapshotRoot } from './prune.js';
 
 /** A store's space by kind: the blob store's figures plus the snapshotter's. */
@@ -24,5 +25,7 @@ export async function storeDiskUsage(root: string): Promise<DiskUsage> {
       unpacked = { count: unpacked.count + 1, bytes: unpacked.bytes + u.bytes };
     else temp = { count: temp.count + u.count, bytes: temp.bytes + u.bytes };
   }
-  return { ...(await store.diskUsage()), unpackedLayers: unpacked, snapshotTemp: temp };
+  // Containers' images are kept by prune (see prune.ts), so they count as images here too.
+  const pinned = (await listContainers(root)).map((c) => c.config.imageDigest);
+  return { ...(await store.diskUsage(pinned)), unpackedLayers: unpacked, snapshotTemp: temp };
 }

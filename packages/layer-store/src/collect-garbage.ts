@@ -1,7 +1,7 @@
 import { readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '@kiln/oci';
-import { blobsFromTags, listCacheRecords } from './reachable-blobs.js';
+import { blobsFromManifests, blobsFromTags, listCacheRecords } from './reachable-blobs.js';
 import type { StorePaths } from './store-paths.js';
 import { withFileLock } from './with-file-lock.js';
 
@@ -9,7 +9,7 @@ export interface GarbageReport {
   readonly removedBlobs: number;
   readonly freedBytes: number;
   readonly removedCacheRecords: number;
-  /** Every layer diffID still referenced (by a tagged image or a kept cache record). */
+  /** Every layer diffID still referenced (by a tagged or pinned image, or a kept cache record). */
   readonly keptDiffIds: ReadonlySet<Digest>;
 }
 
@@ -23,11 +23,17 @@ export interface CollectGarbageOptions {
    * many bytes (blobs of tagged images always stay, so the bound may be unreachable).
    */
   readonly keepBytes?: number;
+  /**
+   * Image manifests kept whatever their tags say (images of kept containers): roots like tags,
+   * with their config and layers, never evicted by `keepBytes`.
+   */
+  readonly pinnedImages?: readonly Digest[];
 }
 
 /**
- * Removes cache records as `opts` asks, then blobs no tag and no kept cache record reaches. Roots:
- * every manifest in index.json (with its config and layers) and every `sha256:` digest that
+ * Removes cache records as `opts` asks, then blobs no tag, pinned image or kept cache record
+ * reaches. Roots: every manifest in index.json and in `pinnedImages` (with its config and
+ * layers) and every `sha256:` digest that
  * appears anywhere in a kept cache record (records are opaque to the store, so any digest they
  * mention is kept). Holds the index lock so no tag moves meanwhile; the caller makes sure no
  * build is writing.
@@ -37,8 +43,9 @@ export async function collectGarbage(paths: StorePaths, opts: CollectGarbageOpti
     paths.lock,
     async () => {
       const tagged = await blobsFromTags(paths);
-      const keep = new Set<string>(tagged.blobs);
-      const keptDiffIds = new Set<Digest>(tagged.diffIds);
+      const pinned = await blobsFromManifests(paths, opts.pinnedImages ?? []);
+      const keep = new Set<string>([...tagged.blobs, ...pinned.blobs]);
+      const keptDiffIds = new Set<Digest>([...tagged.diffIds, ...pinned.diffIds]);
       const sizes = new Map<string, number>();
       for (const name of await readdir(paths.blobs)) {
         const st = await stat(join(paths.blobs, name)).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { blobsFromTags, listCacheRecords } from './reachable-blobs.js';
+import type { Digest } from '@kiln/oci';
+import { blobsFromManifests, blobsFromTags, listCacheRecords } from './reachable-blobs.js';
 import type { StorePaths } from './store-paths.js';
 
 /** A count and a byte total. */
@@ -11,7 +12,7 @@ export interface Usage {
 
 /** How a store's blob space divides (each blob counted once, in the first kind that holds it). */
 export interface StoreUsage {
-  /** Blobs of tagged images. */
+  /** Blobs of tagged images, and of the pinned ones (images of containers). */
   readonly imageBlobs: Usage;
   /** Blobs only the build cache references. */
   readonly cacheBlobs: Usage;
@@ -23,9 +24,18 @@ export interface StoreUsage {
   readonly temp: Usage;
 }
 
-/** Measures the store; read-only and lock-free, so figures may be a moment stale while builds run. */
-export async function diskUsage(paths: StorePaths): Promise<StoreUsage> {
-  const tagged = (await blobsFromTags(paths)).blobs;
+/**
+ * Measures the store; read-only and lock-free, so figures may be a moment stale while builds run.
+ * `pinnedImages` (manifest digests, as for collectGarbage) count as images, not as unreferenced.
+ */
+export async function diskUsage(
+  paths: StorePaths,
+  pinnedImages: readonly Digest[] = [],
+): Promise<StoreUsage> {
+  const tagged = new Set([
+    ...(await blobsFromTags(paths)).blobs,
+    ...(await blobsFromManifests(paths, pinnedImages)).blobs,
+  ]);
   const records = await listCacheRecords(paths);
   const cached = new Set<string>(records.flatMap((r) => r.digests));
   const image = { count: 0, bytes: 0 };
@@ -46,6 +56,15 @@ export async function diskUsage(paths: StorePaths): Promise<StoreUsage> {
     cacheRecords: await directoryUsage(paths.cache),
     temp: await directoryUsage(paths.tmp),
   };
+}
+
+/** The total size of the blob files; read-only and lock-free. */
+export async function blobBytes(paths: StorePaths): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(paths.blobs)) {
+    total += (await stat(join(paths.blobs, name)).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
 }
 
 /** Files (recursively, never following symlinks) and their apparent sizes under `dir`; a missing dir is empty. */

@@ -1,20 +1,35 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isGzipFile } from './is-gzip-file.js';
-import { layerChangesFromDirectory } from './layer-changes-from-directory.js';
+import { layerChangesFromDirectory, type DirectoryXattrs } from './layer-changes-from-directory.js';
 import { layerChangesFromTar } from './layer-changes-from-tar.js';
 import type { StorePaths } from './store-paths.js';
 import { tempName } from './temp-name.js';
 import { writeLayer, type Layer } from './write-layer.js';
 
+export interface ImportRootfsOptions {
+  /**
+   * Reads the extended attributes below a directory source (Node cannot): with it, a directory's
+   * xattrs (`security.capability` included) go into the layer; without it, none do.
+   */
+  readonly readXattrs?: (dir: string) => Promise<DirectoryXattrs>;
+}
+
 /**
  * Stores a root filesystem as one layer. `source` is a directory (walked with
  * {@link layerChangesFromDirectory}) or a tar / tar.gz file (detected by its gzip magic bytes;
- * entries re-read, paths normalised, escapes rejected with UNSAFE_PATH). Scratch space is removed
- * afterwards, whether or not the import succeeded.
+ * entries re-read, paths normalised, escapes rejected with UNSAFE_PATH; PAX xattrs kept). Scratch
+ * space is removed afterwards, whether or not the import succeeded.
  */
-export async function importRootfs(paths: StorePaths, source: string): Promise<Layer> {
-  if ((await stat(source)).isDirectory()) return writeLayer(paths, layerChangesFromDirectory(source));
+export async function importRootfs(
+  paths: StorePaths,
+  source: string,
+  opts: ImportRootfsOptions = {},
+): Promise<Layer> {
+  if ((await stat(source)).isDirectory()) {
+    const xattrs = opts.readXattrs ? await opts.readXattrs(source) : undefined;
+    return writeLayer(paths, layerChangesFromDirectory(source, xattrs));
+  }
   const scratch = join(paths.tmp, tempName());
   await mkdir(scratch);
   try {

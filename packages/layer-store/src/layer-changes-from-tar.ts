@@ -1,9 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import type { FileType, FsChange } from '@kiln/oci';
+import { TarXattrScanner, type FileType, type FsChange } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
 import { normaliseLayerPath } from './layer-path.js';
 
@@ -22,7 +23,8 @@ const TYPES: Partial<Record<tar.Header['type'], FileType>> = {
  * Re-reads a tar (or, if `gzip`, tar.gz) file as a changeset. Paths are normalised ("./a/" →
  * "a"); absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH. File
  * contents are spilled to numbered files in `scratchDir` (which the caller creates and removes),
- * because the changeset's consumer opens them after the whole archive has been read.
+ * because the changeset's consumer opens them after the whole archive has been read. PAX
+ * `SCHILY.xattr.*` records become `xattrs` with their raw bytes (see TarXattrScanner).
  */
 export async function* layerChangesFromTar(
   tarPath: string,
@@ -31,19 +33,26 @@ export async function* layerChangesFromTar(
 ): AsyncGenerator<FsChange> {
   const extract = tar.extract();
   const source = createReadStream(tarPath);
-  const feeding = (gzip ? pipeline(source, createGunzip(), extract) : pipeline(source, extract)).catch(
-    (err: unknown) => err,
-  );
+  const scanner = new TarXattrScanner();
+  const scan = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      scanner.write(chunk);
+      callback(null, chunk);
+    },
+  });
+  const feeding = (
+    gzip ? pipeline(source, createGunzip(), scan, extract) : pipeline(source, scan, extract)
+  ).catch((err: unknown) => err);
   let n = 0;
   for await (const entry of extract) {
     const h = entry.header;
+    const xattrs = scanner.take();
     const type = TYPES[h.type];
     if (type === undefined) {
       entry.destroy();
       throw new LayerStoreError('UNSUPPORTED_ENTRY', `tar entry "${h.name}" has unsupported type ${h.type}`);
     }
     const path = normaliseLayerPath(h.name, `tar entry "${h.name}"`);
-    const xattrs = paxXattrs(h.pax);
     const header = {
       path,
       type,
@@ -70,13 +79,4 @@ export async function* layerChangesFromTar(
   }
   const failure = await feeding;
   if (failure !== undefined) throw failure;
-}
-
-function paxXattrs(pax: unknown): Record<string, string> | undefined {
-  if (typeof pax !== 'object' || pax === null) return undefined;
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(pax)) {
-    if (key.startsWith('SCHILY.xattr.') && typeof value === 'string') out[key.slice(13)] = value;
-  }
-  return Object.keys(out).length > 0 ? out : undefined;
 }

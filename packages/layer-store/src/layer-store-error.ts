@@ -15,7 +15,9 @@ export type LayerStoreErrorCode =
   | 'UNSUPPORTED_STORE_VERSION'
   | 'LOCK_TIMEOUT'
   | 'INCOMPATIBLE_MEDIA_TYPE'
-  | 'INVALID_ARCHIVE';
+  | 'INVALID_ARCHIVE'
+  | 'INVALID_SETTING'
+  | 'LAYER_MISMATCH';
 
 /** The one error class of @kiln/layer-store: a string code, a message, an optional hint and cause. */
 export class LayerStoreError extends Error {

@@ -1,5 +1,5 @@
 import { collectGarbage, type CollectGarbageOptions, type GarbageReport } from './collect-garbage.js';
-import { diskUsage, type StoreUsage } from './disk-usage.js';
+import { blobBytes, diskUsage, type StoreUsage } from './disk-usage.js';
 import { loadImageArchive, type LoadedImage } from './load-image-archive.js';
 import {
   writeImageArchive,
@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { canonicalJson, type Descriptor, type Digest, type FsChange, type ImageConfig } from '@kiln/oci';
 import { getCacheRecord, putCacheRecord, touchCacheRecord } from './cache-records.js';
 import { exportOciLayout } from './export-oci-layout.js';
-import { importRootfs } from './import-rootfs.js';
+import { importRootfs, type ImportRootfsOptions } from './import-rootfs.js';
 import { emptyIndex } from './index-file.js';
 import { readImage, writeImage, type Image } from './images.js';
 import { LayerStoreError } from './layer-store-error.js';
@@ -22,6 +22,8 @@ import { putJson } from './put-json.js';
 import { DEFAULT_MAX_JSON_BYTES, readJson } from './read-json.js';
 import { removeStaleTempFiles } from './remove-stale-temp-files.js';
 import { storePaths, type StorePaths } from './store-paths.js';
+import { recompressImage, type LayerCompression } from './recompress-image.js';
+import { readStoreSettings, updateStoreSettings, type StoreSettings } from './store-settings.js';
 import { listTags, resolveTag, tagManifest, type TagEntry } from './tags.js';
 import { verifyStore, type VerifyReport } from './verify-store.js';
 import { writeFileAtomic } from './write-file-atomic.js';
@@ -130,21 +132,41 @@ export class LayerStore {
   }
 
   /** Blob space by kind; see {@link diskUsage}. */
-  diskUsage(): Promise<StoreUsage> {
-    return diskUsage(this.paths);
+  diskUsage(pinnedImages?: readonly Digest[]): Promise<StoreUsage> {
+    return diskUsage(this.paths, pinnedImages);
   }
 
   exportOciLayout(image: Image, refName: string, dest: string, opts: { tar: boolean }): Promise<void> {
     return exportOciLayout(this.paths, image, refName, dest, opts);
   }
 
-  importRootfs(source: string): Promise<Layer> {
-    return importRootfs(this.paths, source);
+  /** The image with its layers in `compression` (converted once, then reused); see {@link recompressImage}. */
+  recompressImage(image: Image, compression: LayerCompression): Promise<Image> {
+    return recompressImage(this.paths, image, compression);
+  }
+
+  importRootfs(source: string, opts?: ImportRootfsOptions): Promise<Layer> {
+    return importRootfs(this.paths, source, opts);
   }
 
   /** Removes unreferenced blobs (see {@link collectGarbage}); the caller ensures no build is writing. */
   collectGarbage(opts: CollectGarbageOptions): Promise<GarbageReport> {
     return collectGarbage(this.paths, opts);
+  }
+
+  /** The settings kept with the store; see {@link StoreSettings}. */
+  settings(): Promise<StoreSettings> {
+    return readStoreSettings(this.paths);
+  }
+
+  /** Changes settings (undefined removes one) atomically under the store lock; returns the result. */
+  updateSettings(patch: { readonly maxSize: number | undefined }): Promise<StoreSettings> {
+    return updateStoreSettings(this.paths, patch);
+  }
+
+  /** Total bytes of the blob files (what a `maxSize` cap bounds). */
+  blobBytes(): Promise<number> {
+    return blobBytes(this.paths);
   }
 
   verify(): Promise<VerifyReport> {

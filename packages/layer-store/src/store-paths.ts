@@ -12,6 +12,7 @@ export interface StorePaths {
   readonly tmp: string;
   readonly cache: string;
   readonly lock: string;
+  readonly settings: string;
 }
 
 export function storePaths(root: string): StorePaths {
@@ -26,6 +27,7 @@ export function storePaths(root: string): StorePaths {
     tmp: join(kiln, 'tmp'),
     cache: join(kiln, 'cache'),
     lock: join(kiln, 'lock'),
+    settings: join(kiln, 'settings.json'),
   };
 }
 

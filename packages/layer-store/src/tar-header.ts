@@ -2,9 +2,13 @@ import type { Header } from 'tar-stream';
 import type { FileHeader, FileType } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
 
-/** A tar-stream header with every field explicit, plus PAX records (tar-stream writes `pax`). */
+/**
+ * A tar-stream header with every field explicit, plus PAX records (tar-stream writes `pax`) and
+ * extended attributes, which writeTarEntry writes as binary-safe `SCHILY.xattr.*` PAX records.
+ */
 export interface TarHeader extends Header {
   readonly pax?: Readonly<Record<string, string>>;
+  readonly xattrs?: Readonly<Record<string, Uint8Array>>;
 }
 
 const TAR_TYPE = {
@@ -45,7 +49,9 @@ export function tarMtime(mtime: Date, sourceDateEpoch?: number): Date {
  */
 export function toTarHeader(h: FileHeader, path: string, sourceDateEpoch?: number): TarHeader {
   const pax: Record<string, string> = {};
-  for (const key of Object.keys(h.xattrs ?? {}).sort()) pax[`SCHILY.xattr.${key}`] = h.xattrs?.[key] ?? '';
+  const xattrNames = Object.keys(h.xattrs ?? {}).sort();
+  const xattrs: Record<string, Uint8Array> = {};
+  for (const name of xattrNames) xattrs[name] = h.xattrs?.[name] ?? new Uint8Array();
   if (h.gid > MAX_USTAR_ID) pax.gid = String(h.gid);
   if (h.uid > MAX_USTAR_ID) pax.uid = String(h.uid);
   const isDevice = h.type === 'char-device' || h.type === 'block-device';
@@ -63,6 +69,7 @@ export function toTarHeader(h: FileHeader, path: string, sourceDateEpoch?: numbe
     devmajor: isDevice ? (h.devmajor ?? 0) : 0,
     devminor: isDevice ? (h.devminor ?? 0) : 0,
     ...(Object.keys(pax).length > 0 ? { pax } : {}),
+    ...(xattrNames.length > 0 ? { xattrs } : {}),
   };
 }
 

@@ -169,7 +169,7 @@ test('long names, long link targets and xattrs go through PAX headers', async ()
   const longName = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
   const layer = await store.writeLayer(
     changes([
-      file(longName, 'long', { xattrs: { 'user.b': '2', 'user.a': '1' } }),
+      file(longName, 'long', { xattrs: { 'user.b': Buffer.from('2'), 'user.a': Buffer.from('1') } }),
       { kind: 'upsert', header: header('ln', 'symlink', { linkname: 't'.repeat(150) }) },
       file('ünïcode', 'u'),
     ]),

@@ -1,5 +1,6 @@
 import type { Pack } from 'tar-stream';
 import { LayerStoreError } from './layer-store-error.js';
+import { binaryPaxHeader } from './pax-header.js';
 import type { ContentSource } from './layer-entry.js';
 import type { TarHeader } from './tar-header.js';
 
@@ -7,13 +8,21 @@ import type { TarHeader } from './tar-header.js';
  * Writes one entry into a tar-stream pack, streaming a regular file's content with backpressure.
  * The source must yield exactly `header.size` bytes: otherwise rejects with FILE_SIZE_MISMATCH
  * (before a byte too many reaches the tar) and destroys the pack. The source is read to its end
- * or destroyed. Resolves once the pack has taken the whole entry.
+ * or destroyed. Resolves once the pack has taken the whole entry. Extended attributes go into a
+ * PAX header kiln encodes itself (see binaryPaxHeader), so binary values survive.
  */
 export async function writeTarEntry(
   pack: Pack,
-  header: TarHeader,
+  tarHeader: TarHeader,
   source?: ContentSource | AsyncIterable<Buffer>,
 ): Promise<void> {
+  let header = tarHeader;
+  if (header.xattrs !== undefined && Object.keys(header.xattrs).length > 0) {
+    const pax = binaryPaxHeader(header);
+    // Between entries the pack's output is ours to append to: the previous entry has been taken whole.
+    pack.push(pax.block);
+    header = pax.entry;
+  }
   let sink: ReturnType<Pack['entry']> | undefined;
   // tar-stream mutates the header it is given: hand it a copy.
   const done = new Promise<void>((resolve, reject) => {

@@ -19,7 +19,8 @@ export interface FileHeader {
   readonly linkname?: string;
   readonly devmajor?: number;
   readonly devminor?: number;
-  readonly xattrs?: Readonly<Record<string, string>>;
+  /** Extended attributes by name; values are raw bytes (`security.capability` is binary). */
+  readonly xattrs?: Readonly<Record<string, Uint8Array>>;
 }
 
 /** One entry of a layer's changeset. `open` is given for regular files; the consumer reads the stream to its end. */

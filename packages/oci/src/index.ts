@@ -16,3 +16,4 @@ export { hostPlatform } from './platform.js';
 export { canonicalJson } from './canonical-json.js';
 export { type ImageName, parseImageName, formatImageName } from './image-reference.js';
 export { fileTypeOf, deviceNumbers, type StatTypeTests } from './file-type-of.js';
+export { TarXattrScanner, decodePaxRecords, type TarXattrs } from './tar-xattr-scanner.js';

@@ -3,6 +3,7 @@ export const MediaType = {
   ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
   ImageConfig: 'application/vnd.oci.image.config.v1+json',
   LayerTarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  LayerTarZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   LayerTar: 'application/vnd.oci.image.layer.v1.tar',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   DockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
