@@ -17,7 +17,8 @@ const repo = path.resolve(here, '..');
 const opts = {
   runs: 3,
   bigRuns: 0, // 0: same as runs
-  cases: ['hello', 'multistage', 'bigcontext', 'biglayer'],
+  cases: ['hello', 'multistage', 'bigcontext', 'biglayer', 'debian', 'debian-apt'],
+  debianRootfs: '/var/tmp/kiln-bench-debian',
   tools: ['kiln', 'buildkit', 'buildah'],
   scenarios: ['cold', 'cached', 'changed', 'push', 'freshci'],
   out: path.join(here, 'results'),
@@ -46,6 +47,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--keep') opts.keep = true;
   else if (a === '--no-snapshot') opts.snapshot = false;
   else if (a === '--kiln') opts.kiln = path.resolve(val());
+  else if (a === '--debian-rootfs') opts.debianRootfs = path.resolve(val());
   else if (a === '--report') opts.report = path.resolve(val());
   else if (a === '--quick') {
     // A few minutes: the small cases, a smaller bigcontext, one run, no biglayer.
@@ -57,7 +59,9 @@ for (let i = 0; i < argv.length; i++) {
     console.log(`usage: bench/run [options]
   --runs N          runs per case (default 3); tools alternate inside each run (A B C A B C ...)
   --big-runs N      runs for biglayer (default: --runs)
-  --cases LIST      hello,multistage,bigcontext,biglayer (default: all)
+  --cases LIST      hello,multistage,bigcontext,biglayer,debian,debian-apt (default: all)
+  --debian-rootfs D a debootstrap'ed Debian rootfs to use (default: made once with
+                    scripts/make-debian-rootfs.sh and kept in /var/tmp/kiln-bench-debian)
   --tools LIST      kiln,buildkit,buildah (default: all)
   --scenarios LIST  cold,cached,changed,push,freshci (default: all)
   --quick           1 run of hello, multistage and a 2,000-file bigcontext
@@ -337,22 +341,39 @@ try {
 const dockerdPid = Number(fs.readFileSync(path.join(D, 'dockerd.pid'), 'utf8'));
 log(`dockerd pid ${dockerdPid}`);
 
-// base image: busybox-static rootfs -> kiln -> OCI layout -> loopback registry; every tool pulls it.
+// Base images: a rootfs -> kiln import -> OCI layout -> loopback registry (pushed by skopeo, an
+// independent client); every tool pulls them from there.
 const seed = path.join(W, 'kiln-seed');
-sh(KILN, ['--root', seed, 'import', rootfs, BASE]);
 fs.mkdirSync(path.join(W, 'seedctx'));
-fs.writeFileSync(path.join(W, 'seedctx/Dockerfile'), `FROM ${BASE}\n`);
-sh(KILN, [
-  '--root',
-  seed,
-  'build',
-  '-q',
-  '--output',
-  `type=oci,dest=${W}/busybox-oci,tar=false`,
-  path.join(W, 'seedctx'),
-]);
-sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${W}/busybox-oci`, `docker://${BASE}`]);
-log(`base ${BASE} pushed`);
+function publishBase(rootfsDir, ref, name) {
+  sh(KILN, ['--root', seed, 'import', rootfsDir, ref]);
+  fs.writeFileSync(path.join(W, 'seedctx/Dockerfile'), `FROM ${ref}\n`);
+  const layout = path.join(W, `${name}-oci`);
+  sh(KILN, [
+    '--root',
+    seed,
+    'build',
+    '-q',
+    '--output',
+    `type=oci,dest=${layout},tar=false`,
+    path.join(W, 'seedctx'),
+  ]);
+  sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}`, `docker://${ref}`]);
+  log(`base ${ref} pushed`);
+}
+publishBase(rootfs, BASE, 'busybox');
+
+// Debian base (only for the debian cases): debootstrap once (minutes, from the Debian mirror),
+// kept outside the scratch dir for later runs.
+const DEBIAN = `${REG}/debian:bookworm`;
+if (opts.cases.some((c) => c.startsWith('debian'))) {
+  if (!fs.existsSync(path.join(opts.debianRootfs, 'etc/debian_version'))) {
+    log(`making a Debian rootfs in ${opts.debianRootfs} with debootstrap (a few minutes)`);
+    sh('rm', ['-rf', opts.debianRootfs]);
+    sh('bash', [path.join(repo, 'scripts/make-debian-rootfs.sh'), opts.debianRootfs]);
+  }
+  publishBase(opts.debianRootfs, DEBIAN, 'debian');
+}
 
 // ---------------------------------------------------------------- cases
 const C = path.join(W, 'cases');
@@ -396,6 +417,44 @@ const cases = {
       }
     },
   },
+  debian: {
+    // Shell steps on a real distribution base: users, files, a script from the context.
+    bases: () => [DEBIAN],
+    dockerfile:
+      `FROM ${DEBIAN}\n` +
+      `RUN useradd --create-home --shell /bin/bash app\n` +
+      `RUN mkdir -p /srv/data && for i in $(seq 1 200); do echo "line $i" > /srv/data/f$i.txt; done\n` +
+      `RUN dpkg-query -W -f '\${Package} \${Version}\\n' > /srv/packages.txt\n` +
+      `WORKDIR /srv\n` +
+      `COPY app.sh /srv/app.sh\n` +
+      `RUN /srv/app.sh > /srv/report.txt\n` +
+      `USER app\n`,
+    changeFile: 'app.sh',
+    change: (run) => `# changed in run ${run}\n`,
+    gen(dir) {
+      fs.writeFileSync(
+        path.join(dir, 'app.sh'),
+        '#!/bin/bash\nwc -l /srv/packages.txt; ls /srv/data | wc -l\n',
+        {
+          mode: 0o755,
+        },
+      );
+    },
+  },
+  'debian-apt': {
+    // apt-get from the Debian mirror in a RUN (host network for every tool).
+    bases: () => [DEBIAN],
+    dockerfile:
+      `FROM ${DEBIAN}\n` +
+      `RUN apt-get update && apt-get install -y --no-install-recommends jq && rm -rf /var/lib/apt/lists/*\n` +
+      `COPY app.json /app.json\n` +
+      `RUN jq .name /app.json > /name.txt\n`,
+    changeFile: 'app.json',
+    change: (run) => `{"name":"changed in run ${run}"}\n`,
+    gen(dir) {
+      fs.writeFileSync(path.join(dir, 'app.json'), '{"name":"debian-apt"}\n');
+    },
+  },
   biglayer: {
     // busybox head takes no 1G suffix: the byte count is spelled out.
     dockerfile: `FROM ${BASE}\nRUN head -c ${opts.bigBytes} /dev/urandom > /big.bin\nCOPY app.txt /app.txt\n`,
@@ -406,6 +465,10 @@ const cases = {
   },
 };
 for (const name of opts.cases) if (!cases[name]) die(`unknown case ${name}`);
+/** Base images a case starts from; every tool has them before its cold build ("base present"). */
+const basesOf = (c) => [BASE, ...(cases[c]?.bases?.() ?? [])];
+/** The debian-apt case reaches the Debian mirror: every tool's RUN gets the host's network. */
+const netArgs = (c) => (c === 'debian-apt' ? ['--network', 'host'] : []);
 for (const name of opts.cases) {
   const dir = path.join(C, name);
   fs.mkdirSync(dir, { recursive: true });
@@ -483,16 +546,20 @@ const tools = {
       const rev = sh('git', ['-C', repo, 'rev-parse', '--short', 'HEAD'], { allowFail: true }).stdout.trim();
       return `kiln ${pkg} (${rev}${sh('git', ['-C', repo, 'status', '--porcelain'], { allowFail: true }).stdout.trim() ? ', dirty tree' : ''}), node ${process.version}`;
     },
-    reset() {
+    reset(c) {
       sh('rm', ['-rf', this.root]);
-      if (kilnHas('pull')) sh(KILN, ['--root', this.root, 'pull', BASE], { allowFail: true });
+      for (const b of basesOf(c)) sh(KILN, ['--root', this.root, 'pull', b], { allowFail: true });
       if (!sh(KILN, ['--root', this.root, 'images'], { allowFail: true }).stdout.includes(`${REG}/busybox`))
         sh(KILN, ['--root', this.root, 'import', rootfs, BASE]);
     },
-    build(c, tag) {
-      return timed(KILN, ['--root', this.root, 'build', '-q', '-t', tag, path.join(C, c)], {
-        logFile: path.join(logs, `kiln-${c}.log`),
-      });
+    build(c, tag, extra = []) {
+      return timed(
+        KILN,
+        ['--root', this.root, 'build', '-q', ...netArgs(c), ...extra, '-t', tag, path.join(C, c)],
+        {
+          logFile: path.join(logs, `kiln-${c}.log`),
+        },
+      );
     },
     push(c, tag, dest) {
       if (!kilnHas('push')) return { unsupported: 'no `kiln push` command' };
@@ -500,8 +567,14 @@ const tools = {
         logFile: path.join(logs, `kiln-${c}.log`),
       });
     },
-    freshci() {
-      return { unsupported: 'kiln has no registry cache import/export yet' };
+    freshci(c, tag, ref) {
+      // Seed on this store and export every step to the registry; then an empty store (a new CI
+      // runner: only the base pulled) builds with the cache imported from there.
+      const cache = `${ref.replace(/:[^:/]*$/, '')}-cache:latest`;
+      const seedBuild = this.build(c, tag, ['--cache-to', `type=registry,ref=${cache},mode=max`]);
+      if (!seedBuild.ok) return seedBuild;
+      this.reset(c);
+      return this.build(c, tag, ['--cache-from', `type=registry,ref=${cache}`]);
     },
     cleanup() {
       sh('rm', ['-rf', this.root]);
@@ -519,15 +592,17 @@ const tools = {
     docker(args, extraEnv) {
       return sh(DOCKER, args, { env: { ...dockerEnv, ...extraEnv }, allowFail: true });
     },
-    reset() {
+    reset(c) {
+      const bases = basesOf(c);
       const imgs = this.docker(['images', '--format', '{{.Repository}}:{{.Tag}}'])
         .stdout.split('\n')
-        .filter((s) => s && !s.startsWith(`${REG}/busybox:`));
+        .filter((s) => s && !bases.includes(s));
       if (imgs.length) this.docker(['rmi', '-f', ...imgs]);
       this.docker(['builder', 'prune', '-af']);
       this.docker(['image', 'prune', '-f']);
-      if (!this.docker(['image', 'inspect', BASE]).stdout.includes('Id'))
-        sh(DOCKER, ['pull', '-q', BASE], { env: dockerEnv });
+      for (const b of bases)
+        if (!this.docker(['image', 'inspect', b]).stdout.includes('Id'))
+          sh(DOCKER, ['pull', '-q', b], { env: dockerEnv });
     },
     withDaemonPeak(fn) {
       const pids = daemonPids();
@@ -555,7 +630,7 @@ const tools = {
     },
     build(c, tag, extra = []) {
       return this.withDaemonPeak(() =>
-        timed(DOCKER, ['build', '-q', ...extra, '-t', tag, path.join(C, c)], {
+        timed(DOCKER, ['build', '-q', ...netArgs(c), ...extra, '-t', tag, path.join(C, c)], {
           env: dockerEnv,
           logFile: path.join(logs, `buildkit-${c}.log`),
         }),
@@ -576,21 +651,21 @@ const tools = {
       if (!seedBuild.ok) return seedBuild;
       this.docker(['tag', tag, ref]);
       this.docker(['push', '-q', ref]);
-      this.reset();
+      this.reset(c);
       for (const i of this.docker(['images', '-q', ref]).stdout.split('\n').filter(Boolean))
         this.docker(['rmi', '-f', i]);
       return this.build(c, tag, ['--cache-from', ref]);
     },
     cleanup() {
-      this.reset();
+      this.reset('hello');
     },
   },
   buildah: {
     label: 'Buildah',
     version: () => sh('buildah', ['--version']).stdout.trim(),
-    reset() {
+    reset(c) {
       sh('buildah', [...buildahArgs, 'rmi', '-a', '-f'], { allowFail: true });
-      sh('buildah', [...buildahArgs, 'pull', '-q', '--tls-verify=false', BASE]);
+      for (const b of basesOf(c)) sh('buildah', [...buildahArgs, 'pull', '-q', '--tls-verify=false', b]);
     },
     build(c, tag, extra = []) {
       return timed(
@@ -602,6 +677,7 @@ const tools = {
           'chroot',
           '--layers',
           '-q',
+          ...netArgs(c),
           ...extra,
           '-t',
           tag,
@@ -621,7 +697,7 @@ const tools = {
       const cacheRepo = `${ref.replace(/:[^:/]*$/, '')}-cache`;
       const seedBuild = this.build(c, tag, ['--cache-to', cacheRepo, '--tls-verify=false']);
       if (!seedBuild.ok) return seedBuild;
-      this.reset();
+      this.reset(c);
       return this.build(c, tag, ['--cache-from', cacheRepo, '--tls-verify=false']);
     },
     cleanup() {
@@ -679,7 +755,7 @@ for (const c of opts.cases) {
     for (const t of order) {
       const tool = tools[t];
       const tag = `bench-${c}:${t}-${run}`;
-      tool.reset();
+      tool.reset(c);
       sh('sync', []);
       fs.writeFileSync(changeFile, original);
       sh('touch', ['-h', '-d', '@1000000000', changeFile]);
@@ -687,7 +763,9 @@ for (const c of opts.cases) {
       if (want('cold') ? !record(c, run, t, 'cold', first) : !first.ok) continue;
       if (want('cached')) record(c, run, t, 'cached', tool.build(c, tag));
       if (want('changed')) {
-        fs.writeFileSync(changeFile, Buffer.concat([original, Buffer.from(`changed in run ${run}\n`)]));
+        // One edit that keeps the file valid for the steps that read it (a shell comment, JSON).
+        const edit = cases[c].change?.(run) ?? `changed in run ${run}\n`;
+        fs.writeFileSync(changeFile, Buffer.concat([original, Buffer.from(edit)]));
         record(c, run, t, 'changed', tool.build(c, tag));
       }
       if (want('push')) record(c, run, t, 'push', tool.push(c, tag, `${REG}/bench/${c}-${t}:run${run}`));

@@ -189,7 +189,8 @@ it('-t gives an interactive shell a terminal (driven through tmux)', async () =>
     const pane = (): string => tmux('capture-pane', '-p', '-t', 't').stdout;
     await until(() => pane().includes('/ #'));
     tmux('send-keys', '-t', 't', 'echo $((6*7)); stty size', 'Enter');
-    await until(() => /^42$/m.test(pane()));
+    // Both lines must appear; under load the pane may show the first before the second.
+    await until(() => /^42$/m.test(pane()) && /^\d+ \d+$/m.test(pane()));
     expect(pane()).toMatch(/^24 80$/m);
     tmux('send-keys', '-t', 't', 'exit 3', 'Enter');
     await until(() => existsSync(done) && readFileSync(done, 'utf8') !== '');

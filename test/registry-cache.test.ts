@@ -225,6 +225,53 @@ describeRegistry('build cache across machines (--cache-to / --cache-from)', () =
     expect(tree(join(tmp.path, 'out-inline-d'))).toEqual(tree(join(tmp.path, 'out-inline-a')));
   });
 
+  it('mounts=true carries RUN --mount=type=cache contents to an empty store, also through a cached rebuild', () => {
+    // The RUN says whether its cache mount already held the download; the command changes
+    // between builds, so the step runs every time while the cache id stays the same.
+    const dockerfile = (version: string): string =>
+      [
+        `FROM ${base}`,
+        `RUN --mount=type=cache,id=dl,target=/var/cache/dl sh -c 'if [ -f /var/cache/dl/pkg ]; then echo reused > /how; else echo fresh > /how; date +%s%N > /var/cache/dl/pkg; fi; cp /var/cache/dl/pkg /seen # ${version}'`,
+        '',
+      ].join('\n');
+    const withMounts = `${registry.host}/cache:mounts`;
+    const without = `${registry.host}/cache:nomounts`;
+    const a = build(storeA, context('mounts-a', dockerfile('v1')), join(tmp.path, 'out-mounts-a'), [
+      '--cache-to',
+      `type=registry,ref=${withMounts},mode=max,mounts=true`,
+      '--cache-to',
+      `type=registry,ref=${without},mode=max`,
+    ]);
+    ok(a);
+    const seenA = readFileSync(join(tmp.path, 'out-mounts-a', 'seen'), 'utf8');
+    const ctxB = context('mounts-b', dockerfile('v2'));
+    // Without mounts=true an empty store starts with an empty cache mount.
+    ok(build(emptyStore(), ctxB, join(tmp.path, 'out-mounts-none'), ['--cache-from', without]));
+    expect(readFileSync(join(tmp.path, 'out-mounts-none', 'how'), 'utf8')).toBe('fresh\n');
+
+    const storeB = emptyStore();
+    ok(build(storeB, ctxB, join(tmp.path, 'out-mounts-b'), ['--cache-from', withMounts]));
+    expect(readFileSync(join(tmp.path, 'out-mounts-b', 'how'), 'utf8')).toBe('reused\n');
+    expect(readFileSync(join(tmp.path, 'out-mounts-b', 'seen'), 'utf8')).toBe(seenA);
+    // The cache mount is not part of the image.
+    expect(() => readFileSync(join(tmp.path, 'out-mounts-b', 'var/cache/dl/pkg'))).toThrow();
+
+    // A fully cached rebuild on B re-exports the mount it imported (it ran no RUN to refresh it).
+    const again = `${registry.host}/cache:mounts-again`;
+    const b2 = build(storeB, ctxB, join(tmp.path, 'out-mounts-b2'), [
+      '--cache-to',
+      `type=registry,ref=${again},mode=max,mounts=true`,
+    ]);
+    expect(executed(ok(b2) + b2.stderr)).toEqual([]);
+    const c = build(emptyStore(), context('mounts-c', dockerfile('v3')), join(tmp.path, 'out-mounts-c'), [
+      '--cache-from',
+      again,
+    ]);
+    ok(c);
+    expect(readFileSync(join(tmp.path, 'out-mounts-c', 'how'), 'utf8')).toBe('reused\n');
+    expect(readFileSync(join(tmp.path, 'out-mounts-c', 'seen'), 'utf8')).toBe(seenA);
+  });
+
   it('a missing or unreachable cache source is a warning, and the build runs without it', () => {
     const ctx = context('missing', `FROM ${base}\nRUN echo fine > /fine.txt\n`);
     const r = build(emptyStore(), ctx, join(tmp.path, 'out-missing'), [

@@ -93,6 +93,7 @@ async function baseState(at: {
     state = imageState(
       await resolveLocalImage(ctx.store, stage.base.ref, location, {
         insecure: ctx.insecureRegistries,
+        caFiles: ctx.registryCaFiles,
         signal: ctx.signal,
       }),
     );

@@ -5,17 +5,19 @@ import type { Writable } from 'node:stream';
 import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
 import { LayerStore, type Image } from '@kiln/layer-store';
 import { parseDockerfile, type Dockerfile } from '@kiln/parser';
-import { Snapshotter } from '@kiln/runner-native';
+import { Snapshotter, type StepLimits } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
 import { ExplainLog } from './cache/explain-log.js';
 import type { CacheExportSpec, CacheImportSpec } from './cache/cache-spec.js';
 import { exportCache, withInlineCache } from './cache/export-cache.js';
 import { importCache } from './cache/imported-cache.js';
+import { CacheMounts } from './cache/cache-mounts.js';
 import type { CachedStep } from './cache/step-cache.js';
 import { StatCache } from './cache/stat-cache.js';
 import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
+import { enforceStoreCap } from './store/enforce-store-cap.js';
 import type { OutputSpec } from './outputs/output-spec.js';
 import { withLabels } from './outputs/with-labels.js';
 import { writeOutputs } from './outputs/write-outputs.js';
@@ -47,8 +49,16 @@ export interface BuildOptions {
   readonly sourceDateEpoch?: number;
   /** Registries reached over plain HTTP besides loopback ones (`host` or `host:port`). */
   readonly insecureRegistries?: readonly string[];
+  /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
+  readonly registryCaFiles?: readonly string[];
   /** Secrets for `RUN --mount=type=secret`: id → host file (never stored in the image or cache). */
   readonly secrets?: ReadonlyMap<string, string>;
+  /** ssh agents for `RUN --mount=type=ssh`: id → the agent's Unix socket (the path never enters the image or cache). */
+  readonly ssh?: ReadonlyMap<string, string>;
+  /** cgroup limits for every RUN step (`--memory`, `--pids-limit`, `--cpus`); fails where the host cannot enforce one. */
+  readonly stepLimits?: StepLimits;
+  /** Milliseconds each RUN step may take (`--step-timeout`); a step over it fails the build. */
+  readonly stepTimeout?: number;
   /** `--cache-from`: caches whose records are consulted after the local cache (read at build start). */
   readonly cacheFrom?: readonly CacheImportSpec[];
   /** `--cache-to`: where this build's cache records are exported once the image is built. */
@@ -77,6 +87,8 @@ export async function build(
     readonly stdout?: Writable;
     /** Told about problems that do not fail the build (an unreadable `--cache-from`). */
     readonly warn?: (message: string) => void;
+    /** Told about each image pushed by a `type=registry` output (`--push`). */
+    readonly onPushed?: (reference: string, digest: Digest) => void;
   } = {},
 ): Promise<BuildResult> {
   const reporter = io.reporter ?? silentReporter;
@@ -97,7 +109,7 @@ export async function build(
     await snapshotter.removeStale();
     return await buildGraph({
       options,
-      io: { reporter, signal, stdout: io.stdout, warn: io.warn ?? (() => undefined) },
+      io: { reporter, signal, stdout: io.stdout, warn: io.warn ?? (() => undefined), onPushed: io.onPushed },
       df,
       graph,
       store,
@@ -114,6 +126,7 @@ export async function build(
     throw err;
   } finally {
     await release();
+    if (!signal.aborted) await enforceStoreCap(options.root, io.warn ?? (() => undefined));
   }
 }
 
@@ -124,6 +137,7 @@ interface Prepared {
     readonly signal: AbortSignal;
     readonly stdout?: Writable;
     readonly warn: (message: string) => void;
+    readonly onPushed?: (reference: string, digest: Digest) => void;
   };
   readonly df: Dockerfile;
   readonly graph: BuildGraph;
@@ -141,6 +155,15 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   const epoch = options.sourceDateEpoch;
   const statCache = await StatCache.load(options.root);
   const explain = await ExplainLog.load(options.root, [contextDir, p.dockerfilePath, options.target ?? '']);
+  const importedCache =
+    options.cacheFrom && options.cacheFrom.length > 0 && !options.noCache
+      ? await importCache(options.cacheFrom, {
+          insecure: options.insecureRegistries,
+          caFiles: options.registryCaFiles,
+          signal,
+          warn: p.io.warn,
+        })
+      : undefined;
   const ctx: StepContext = {
     store,
     snapshotter,
@@ -156,19 +179,17 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     globalArgs: graph.globalArgs,
     noCache: options.noCache ?? false,
     secrets: options.secrets ?? new Map(),
+    ssh: options.ssh ?? new Map(),
+    stepLimits: options.stepLimits,
+    stepTimeout: options.stepTimeout,
     created: new Date(epoch !== undefined ? epoch * 1000 : Date.now()).toISOString(),
     sourceDateEpoch: epoch,
     defaultNetwork: options.network ?? 'host',
     insecureRegistries: options.insecureRegistries,
+    registryCaFiles: options.registryCaFiles,
     inflight: new Map(),
-    importedCache:
-      options.cacheFrom && options.cacheFrom.length > 0 && !options.noCache
-        ? await importCache(options.cacheFrom, {
-            insecure: options.insecureRegistries,
-            signal,
-            warn: p.io.warn,
-          })
-        : undefined,
+    importedCache,
+    cacheMounts: new CacheMounts(importedCache),
     builtSteps: new Map(),
   };
   let nextId = 1;
@@ -204,11 +225,18 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     tags,
     sourceDateEpoch: epoch,
     stdout: p.io.stdout,
+    insecureRegistries: options.insecureRegistries,
+    registryCaFiles: options.registryCaFiles,
+    signal,
+    onPushed: p.io.onPushed,
   });
   await exportCache(cacheTo, {
     store,
     records: { min: finalSteps, max: ctx.builtSteps ?? new Map() },
+    mounts: () =>
+      ctx.cacheMounts?.layers(store, signal, { sourceDateEpoch: epoch }) ?? Promise.resolve(new Map()),
     insecure: options.insecureRegistries,
+    caFiles: options.registryCaFiles,
     signal,
   });
   for (const tag of tags) await store.tag(tag, image.manifestDescriptor);

@@ -20,8 +20,9 @@ void touch(const char *path, mode_t mode);
 void copy_file(const char *from, const char *to);
 void copy_attrs(const char *path, const struct stat *st);
 
-/* MOUNT_VOLUME: a host file or directory bound as is, writes reach the host (docker run -v). */
-enum mount_type { MOUNT_BIND, MOUNT_CACHE, MOUNT_TMPFS, MOUNT_SECRET, MOUNT_VOLUME };
+/* MOUNT_VOLUME: a host file or directory bound as is, writes reach the host (docker run -v).
+ * MOUNT_SSH: an ssh-agent socket bound as a file (RUN --mount=type=ssh). */
+enum mount_type { MOUNT_BIND, MOUNT_CACHE, MOUNT_TMPFS, MOUNT_SECRET, MOUNT_VOLUME, MOUNT_SSH };
 enum sharing { SHARING_SHARED, SHARING_PRIVATE, SHARING_LOCKED };
 
 /* One `--mount TYPE SRC DST OPTS` of the step. */
@@ -73,5 +74,39 @@ void tty_attach(const struct tty *t, uid_t uid);
 /* In PID 1: relays stdin → master and master → stdout, follows SIGWINCH, reaps every child,
  * and returns the wait status of `cmd` once it has exited and its output is drained. */
 int tty_relay(int master, pid_t cmd);
+
+/* --limit NAME VALUE (run-cgroup.c): 0 = no limit. */
+struct step_limits {
+  long long memory;    /* bytes, no swap on top */
+  long long pids;      /* processes of the command (the container's init comes on top) */
+  long long cpu_milli; /* CPU time per wall time, 1000 = one core */
+};
+void parse_limit(struct step_limits *l, const char *name, const char *value);
+/* Outer process: creates the step's cgroup(s) and writes the limits; a setup error when a
+ * requested controller is not usable. A no-op without limits. */
+void cgroup_create(const struct step_limits *l);
+/* The container's init, before it forks: moves itself into the step's cgroup(s). */
+void cgroup_enter(void);
+/* Whether the kernel's OOM killer killed a process of the step (read before cgroup_remove). */
+int cgroup_oom_killed(void);
+/* Removes the step's cgroup(s); only acts in the process that created them. */
+void cgroup_remove(void);
+/* kiln-helper probe-cgroups: one line per controller, "NAME v1|v2 DIR" or "NAME unavailable: WHY". */
+int cmd_probe_cgroups(void);
+
+/* kiln-helper xattrs / set-xattrs (xattrs.c): a tree's extended attributes, out and in. */
+int cmd_xattrs(int argc, char **argv);
+int cmd_set_xattrs(int argc, char **argv);
+
+/* Rootless mode (userns.c): whether this process is outside the initial user namespace; then
+ * overlay needs `userxattr` and opaque markers are user.overlay.opaque. */
+int in_userns(void);
+const char *opaque_xattr(void);
+/* ",userxattr" inside a user namespace, else "": appended to every overlay mount's options. */
+const char *overlay_userxattr(void);
+/* Whether the user namespace denies setgroups (a single-id map written by the process itself). */
+int setgroups_denied(void);
+/* kiln-helper userns [--uid-map I:O:N]... [--gid-map I:O:N]... -- ARGV... */
+int cmd_userns(int argc, char **argv);
 
 #endif

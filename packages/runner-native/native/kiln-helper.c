@@ -3,7 +3,8 @@
  *
  *   kiln-helper run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--cwd PATH]
  *                   [--user U[:G]] [--hostname NAME] [--network host|none] [--env K=V]...
- *                   [--mount TYPE SRC DST OPTS]... [--rlimit NAME SOFT HARD]... [--tty] -- ARGV...
+ *                   [--mount TYPE SRC DST OPTS]... [--rlimit NAME SOFT HARD]... [--tty]
+ *                   [--limit memory|pids|cpu VALUE]... -- ARGV...
  *       Runs ARGV as PID 1's only child in fresh mount/PID/UTS/IPC (and, for "none", network)
  *       namespaces on an overlay of the lower dirs (the LAST --lower is the top-most layer), or
  *       on the plain directory --rootfs (copy snapshots, for hosts without overlayfs).
@@ -32,6 +33,13 @@
  *       /proc and /sys get Docker's masked and read-only paths. --rlimit never raises a limit
  *       above the current hard limit (that needs CAP_SYS_RESOURCE): it is clamped.
  *
+ *       --limit puts the step in a cgroup of its own (run-cgroup.c): memory in bytes (no swap),
+ *       pids (processes of the command), cpu in thousandths of a core. When the kernel's OOM
+ *       killer killed a process of the step, the status channel gets "oom-kill\n" after "ready".
+ *
+ *   kiln-helper probe-cgroups
+ *       Prints which cgroup controllers --limit can use, and why not for the others.
+ *
  *   kiln-helper whiteouts --dir DIR [--mknod REL]... [--opaque REL]... [--device T:MAJ:MIN:REL]...
  *       Creates overlay whiteouts (char device 0/0) and opaque markers (trusted.overlay.opaque=y)
  *       inside DIR; --device creates a device node (T is c or b) or a fifo (T is p, MAJ/MIN 0)
@@ -43,6 +51,11 @@
  *   kiln-helper opaque-dirs --dir DIR
  *       Prints, NUL-separated, the relative paths ("." for DIR itself) of the directories under
  *       DIR that carry trusted.overlay.opaque=y. Symlinks are never followed.
+ *
+ *   kiln-helper userns [--uid-map I:O:N]... [--gid-map I:O:N]... -- ARGV...
+ *       Runs ARGV as root of a new user namespace (rootless mode; see userns.c). Inside one,
+ *       every command above uses user.overlay.opaque instead of trusted.overlay.opaque and
+ *       mounts overlays with `userxattr`.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -75,7 +88,8 @@
 #include "helper.h"
 
 #define MAX_LIST 4096
-#define OPAQUE_XATTR "trusted.overlay.opaque"
+/* user.overlay.opaque inside a user namespace (rootless mode), where trusted.* is out of reach. */
+#define OPAQUE_XATTR opaque_xattr()
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 int status_fd = -1;
@@ -90,6 +104,7 @@ void die(const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   if (cleanup_on_die) cleanup_on_die();
+  cgroup_remove();
   if (status_fd >= 0) dprintf(status_fd, "error: %s\n", msg);
   else dprintf(2, "kiln-helper: %s\n", msg);
   _exit(EXIT_SETUP);
@@ -262,6 +277,7 @@ struct run_opts {
   int n_mounts;
   struct rlimit_opt rlimits[RLIM_NLIMITS];
   int n_rlimits;
+  struct step_limits limits;
   char **argv;
 };
 
@@ -309,7 +325,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *k = argv[i];
     /* Each value is its own argv element: paths need no quoting and no parser is needed. */
-    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : strcmp(k, "--tty") == 0 ? 0 : 1;
+    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : strcmp(k, "--limit") == 0 ? 2 : strcmp(k, "--tty") == 0 ? 0 : 1;
     if (i + arity >= argc) usage(RUN_USAGE);
     char **v = argv + i + 1;
     i += arity;
@@ -326,6 +342,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
       if (o->n_mounts >= MAX_MOUNTS) die("too many --mount");
       parse_mount(&o->mounts[o->n_mounts++], v[0], v[1], v[2], v[3]);
     } else if (strcmp(k, "--rlimit") == 0) parse_rlimit(o, v[0], v[1], v[2]);
+    else if (strcmp(k, "--limit") == 0) parse_limit(&o->limits, v[0], v[1]);
     else if (strcmp(k, "--network") == 0) {
       if (strcmp(v[0], "none") == 0) o->net_none = 1;
       else if (strcmp(v[0], "host") != 0) die("--network must be host or none");
@@ -464,7 +481,7 @@ static struct etc_plan mount_rootfs(const struct run_opts *o, const char *stage,
   static char lowerdir[8192], opts[12288];
   /* A lower-only overlay needs two layers; the empty dir makes that true even for one. */
   lowerdir_option(lowerdir, sizeof lowerdir, NULL, fds, n, empty);
-  if ((size_t)snprintf(opts, sizeof opts, "lowerdir=%s", lowerdir) >= sizeof opts) die("too many layers");
+  if ((size_t)snprintf(opts, sizeof opts, "lowerdir=%s%s", lowerdir, overlay_userxattr()) >= sizeof opts) die("too many layers");
   /* The read-only merged view says which mount points are missing; they go into an extra
    * top-most lower dir on the private tmpfs ("init layer", as Docker does), never into the
    * upper dir, so the upper dir holds exactly what the command changed. */
@@ -474,7 +491,8 @@ static struct etc_plan mount_rootfs(const struct run_opts *o, const char *stage,
   if (umount2(probe, MNT_DETACH) < 0) die("umount probe: %s", strerror(errno));
 
   lowerdir_option(lowerdir, sizeof lowerdir, with_init ? init : NULL, fds, n, NULL);
-  snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d", lowerdir, upper, work);
+  snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s", lowerdir, upper,
+           work, overlay_userxattr());
   size_t base = strlen(opts);
   /* These keep the upper dir a plain changeset (no redirects, metacopy stubs or index). */
   snprintf(opts + base, sizeof opts - base, ",index=off,redirect_dir=off,metacopy=off");
@@ -781,8 +799,14 @@ static void container_init(struct run_opts *o) {
     for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &dfl, NULL);
     apply_rlimits(o);
     if (o->tty) tty_attach(&tty, id.uid);
-    if (setgroups(id.ngroups, id.groups) < 0 || setgid(id.gid) < 0 || setuid(id.uid) < 0) {
-      dprintf(2, "kiln-helper: switch to user %s: %s\n", o->user ? o->user : "0", strerror(errno));
+    /* A single-id user namespace (rootless without subordinate ids) denies setgroups. */
+    if ((!setgroups_denied() && setgroups(id.ngroups, id.groups) < 0) || setgid(id.gid) < 0 || setuid(id.uid) < 0) {
+      int e = errno;
+      dprintf(2, "kiln-helper: switch to user %s: %s%s\n", o->user ? o->user : "0", strerror(e),
+              e == EINVAL && in_userns()
+                  ? " (rootless: the user namespace does not map this id; give your user subordinate ids "
+                    "in /etc/subuid and /etc/subgid)"
+                  : "");
       _exit(EXIT_SETUP);
     }
     if (chdir(o->cwd) < 0) {
@@ -823,10 +847,12 @@ static int cmd_run(int argc, char **argv) {
   if (o.rootfs) plan_mountpoints(o.rootfs, NULL, o.mounts, o.n_mounts, &plain_etc);
   if (unshare(CLONE_NEWPID) < 0) die("unshare pid namespace: %s", strerror(errno));
   install_forwarding(o.tty);
+  cgroup_create(&o.limits);
   pid_t init = fork();
   if (init < 0) die("fork: %s", strerror(errno));
   if (init == 0) {
     cleanup_on_die = NULL; /* the outer process cleans up when this one exits */
+    cgroup_enter();
     /* If the helper is killed (SIGKILL on abort), the whole container goes with it. */
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     container_init(&o);
@@ -841,6 +867,8 @@ static int cmd_run(int argc, char **argv) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) die("wait: %s", strerror(errno));
     if (o.rootfs) remove_mountpoints();
+    if (report >= 0 && cgroup_oom_killed()) dprintf(report, "oom-kill\n");
+    cgroup_remove();
     /* Closed only now: kiln reads the step's report to its end, so it also waits for the cleanup. */
     if (report >= 0) close(report);
     return status_code(st);
@@ -859,7 +887,8 @@ static int cmd_probe_overlay(int argc, char **argv) {
   }
   if (unshare(CLONE_NEWNS) < 0) die("unshare: %s", strerror(errno));
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
-  snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", paths[0], paths[1], paths[2]);
+  snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s%s", paths[0], paths[1], paths[2],
+           overlay_userxattr());
   xmount("overlay", paths[3], "overlay", 0, opts);
   return 0;
 }
@@ -867,6 +896,12 @@ static int cmd_probe_overlay(int argc, char **argv) {
 int main(int argc, char **argv) {
   if (argc < 2) usage("kiln-helper run|whiteouts|opaque-dirs|probe-overlay ...");
   if (strcmp(argv[1], "probe-overlay") == 0) return cmd_probe_overlay(argc - 2, argv + 2);
+  if (strcmp(argv[1], "probe-cgroups") == 0) return cmd_probe_cgroups();
+  if (strcmp(argv[1], "userns") == 0 && fcntl(3, F_GETFD) >= 0) {
+    status_fd = 3;
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+  }
+  if (strcmp(argv[1], "userns") == 0) return cmd_userns(argc - 2, argv + 2);
   if (strcmp(argv[1], "run") == 0 && fcntl(3, F_GETFD) >= 0) {
     status_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
@@ -874,5 +909,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(argv[1], "whiteouts") == 0) return cmd_whiteouts(argc - 2, argv + 2);
   if (strcmp(argv[1], "opaque-dirs") == 0) return cmd_opaque_dirs(argc - 2, argv + 2);
+  if (strcmp(argv[1], "xattrs") == 0) return cmd_xattrs(argc - 2, argv + 2);
+  if (strcmp(argv[1], "set-xattrs") == 0) return cmd_set_xattrs(argc - 2, argv + 2);
   usage("kiln-helper run|whiteouts|opaque-dirs ...");
 }

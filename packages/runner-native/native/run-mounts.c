@@ -55,6 +55,7 @@ void parse_mount(struct user_mount *m, const char *type, const char *src, const 
   else if (strcmp(type, "tmpfs") == 0) m->type = MOUNT_TMPFS;
   else if (strcmp(type, "secret") == 0) m->type = MOUNT_SECRET;
   else if (strcmp(type, "volume") == 0) m->type = MOUNT_VOLUME;
+  else if (strcmp(type, "ssh") == 0) m->type = MOUNT_SSH;
   else die("unknown mount type \"%s\"", type);
   check_target(dst);
   m->src = src;
@@ -85,6 +86,10 @@ void parse_mount(struct user_mount *m, const char *type, const char *src, const 
     struct stat st;
     if (stat(src, &st) < 0) die("bind source %s: %s", src, strerror(errno));
     m->is_dir = S_ISDIR(st.st_mode);
+  } else if (m->type == MOUNT_SSH) {
+    struct stat st;
+    if (stat(src, &st) < 0 || !S_ISSOCK(st.st_mode)) die("ssh agent socket %s: not a socket", src);
+    m->is_dir = 0;
   } else {
     m->is_dir = m->type != MOUNT_SECRET;
   }
@@ -435,6 +440,14 @@ void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, c
       break;
     case MOUNT_SECRET:
       bind_ro(rootfd, m->host, m->dst, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+      break;
+    case MOUNT_SSH:
+      /* The socket itself (kiln's per-step proxy, whose owner and mode kiln set): a read-only
+       * bind would not stop connect(), and the step must be able to reach it. */
+      fd = open_target(rootfd, m->dst);
+      fd_path(t, sizeof t, fd);
+      xmount(m->host, t, NULL, MS_BIND, NULL);
+      close(fd);
       break;
     }
   }

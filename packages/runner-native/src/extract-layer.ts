@@ -10,14 +10,17 @@ import {
 } from 'node:fs';
 import { rm, lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract, type Extract, type Header } from 'tar-stream';
+import { TarXattrScanner, type TarXattrs } from '@kiln/oci';
 import { applyAttributes } from './apply-attributes.js';
+import { applyXattrs, type PendingXattrs } from './apply-xattrs.js';
 import { confinedDir } from './confined-dir.js';
 import { runHelper } from './run-helper.js';
 import { RunnerError } from './runner-error.js';
 import { splitEntryPath } from './split-entry-path.js';
+import { userNamespace } from './user-namespace.js';
 
 /** One tar entry: its header and a readable of its content. */
 type Entry = Extract extends AsyncIterable<infer E> ? E : never;
@@ -33,6 +36,8 @@ interface Deferred {
   readonly nodes: Array<{ spec: string; parts: string[]; header: Header }>;
   /** Directory mtimes, set last because creating entries inside a directory changes its mtime. */
   readonly dirTimes: Array<{ parts: string[]; mtime: Date }>;
+  /** Extended attributes by root-relative path, set last (after chown, which clears capabilities). */
+  readonly xattrs: Map<string, PendingXattrs>;
 }
 
 /**
@@ -45,14 +50,27 @@ interface Deferred {
  * mtimes) is re-resolved first, because a later entry may have turned a parent into a symlink:
  * deferred nodes then fail with `UNSAFE_PATH`, and the mtime of a replaced directory is dropped.
  * Names containing NUL are `UNSAFE_PATH`; a truncated or corrupt tar is `UNPACK_FAILED`.
+ * In a user namespace (rootless mode) character and block devices are skipped, since only real
+ * root may create them (as rootless Docker and Podman do), and owners the namespace does not map
+ * become root (see `applyAttributes`); whiteouts and fifos are created as usual.
+ * PAX `SCHILY.xattr.*` records are applied last with their raw bytes (see applyXattrs): all of
+ * them as root, only `user.*` otherwise; overlayfs's private names never.
  */
 export async function extractLayer(tar: Readable, root: string): Promise<void> {
-  const deferred: Deferred = { whiteouts: [], opaques: [], nodes: [], dirTimes: [] };
+  const deferred: Deferred = { whiteouts: [], opaques: [], nodes: [], dirTimes: [], xattrs: new Map() };
   const parser = extract();
-  const feeding = pipeline(tar, parser);
+  // tar-stream decodes PAX values as UTF-8; the scanner keeps binary xattr values intact.
+  const scanner = new TarXattrScanner();
+  const scan = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      scanner.write(chunk);
+      callback(null, chunk);
+    },
+  });
+  const feeding = pipeline(tar, scan, parser);
   feeding.catch(() => undefined); // surfaced through the iterator below
   try {
-    for await (const entry of parser) await extractEntry(root, entry, deferred);
+    for await (const entry of parser) await extractEntry(root, entry, deferred, scanner.take());
     await feeding;
   } catch (error) {
     tar.destroy();
@@ -61,7 +79,12 @@ export async function extractLayer(tar: Readable, root: string): Promise<void> {
   await finish(root, deferred);
 }
 
-async function extractEntry(root: string, entry: Entry, deferred: Deferred): Promise<void> {
+async function extractEntry(
+  root: string,
+  entry: Entry,
+  deferred: Deferred,
+  xattrs: TarXattrs | undefined,
+): Promise<void> {
   const header = entry.header;
   if (header.name.includes('\0') || (header.linkname ?? '').includes('\0')) {
     throw new RunnerError(
@@ -100,6 +123,10 @@ async function extractEntry(root: string, entry: Entry, deferred: Deferred): Pro
   const path = join(parent, name);
   await removeExisting(path, header.type === 'directory');
   await writeEntry(root, path, parts, entry, deferred);
+  // A later entry of the same name replaces the earlier one's attributes; a hardlink has its target's.
+  const rel = parts.join('/');
+  if (xattrs !== undefined && header.type !== 'link') deferred.xattrs.set(rel, { parts, xattrs });
+  else deferred.xattrs.delete(rel);
 }
 
 async function writeEntry(
@@ -157,6 +184,7 @@ async function writeEntry(
     case 'block-device':
     case 'fifo': {
       entry.resume();
+      if (header.type !== 'fifo' && !userNamespace().initial) return;
       const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
       const spec = `${kind}:${header.devmajor ?? 0}:${header.devminor ?? 0}:${rel}`;
       deferred.nodes.push({ spec, parts, header });
@@ -214,6 +242,7 @@ async function finish(root: string, deferred: Deferred): Promise<void> {
   }
   if (args.length > 3) await runHelper(args);
   for (const [i, n] of deferred.nodes.entries()) await applyAttributes(nodePaths[i] ?? '', n.header);
+  await applyXattrs(root, deferred.xattrs);
   for (const d of deferred.dirTimes) {
     // A directory replaced later in the tar (by a file or a symlink) keeps its replacement's times.
     const dir = await confinedDir(root, d.parts, false).catch((error: unknown) => {

@@ -9,12 +9,14 @@ export function isWhiteout(st: BigIntStats): boolean {
 /**
  * A FileHeader for `path` from its lstat result. `linkname` is the symlink target, or for
  * `type: 'link'` the path of the first name of the inode. Size is 0 except for regular files.
+ * `xattrs`, when given and not empty, are the entry's extended attributes.
  */
 export function headerFromStats(
   path: string,
   st: BigIntStats,
   type: FileType,
   linkname?: string,
+  xattrs?: Readonly<Record<string, Uint8Array>>,
 ): FileHeader {
   const devices = type === 'char-device' || type === 'block-device';
   return {
@@ -27,5 +29,6 @@ export function headerFromStats(
     mtime: new Date(Number(st.mtimeMs)),
     ...(linkname !== undefined ? { linkname } : {}),
     ...(devices ? deviceNumbers(st.rdev) : {}),
+    ...(xattrs !== undefined && Object.keys(xattrs).length > 0 ? { xattrs } : {}),
   };
 }

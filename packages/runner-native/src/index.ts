@@ -2,8 +2,18 @@ export { RunnerError, type RunnerErrorCode } from './runner-error.js';
 export { helperPath } from './helper-path.js';
 export type { Snapshot, OverlaySnapshotLayout, CopySnapshotLayout } from './snapshot.js';
 export { Snapshotter, type SnapshotterKind, type SnapshotterOptions } from './snapshotter.js';
-export type { RunMount, BindMount, CacheMount, TmpfsMount, SecretMount, VolumeMount } from './run-mount.js';
+export type {
+  RunMount,
+  BindMount,
+  CacheMount,
+  TmpfsMount,
+  SecretMount,
+  VolumeMount,
+  SshMount,
+} from './run-mount.js';
 export type { Rlimit, RlimitName, Rlimits } from './rlimits.js';
+export type { StepLimits } from './step-limits.js';
+export { probeLimits, type LimitController, type ControllerSupport } from './probe-limits.js';
 export { runStep, type RunSpec, type StdioSinks, type StepResult } from './run-step.js';
 export {
   startContainer,
@@ -12,6 +22,11 @@ export {
   type ContainerProcess,
 } from './start-container.js';
 export { MergedTree } from './merged-tree.js';
+export { readXattrs } from './read-xattrs.js';
+export { extractLayer } from './extract-layer.js';
 export type { LocatedEntry } from './lookup-path.js';
 export { mergeRootfs } from './merge-rootfs.js';
 export { squashChanges } from './squash-changes.js';
+export { rootlessIdMaps, type RootlessIdMaps, type RootlessIdMapsOptions } from './rootless-id-maps.js';
+export { runInUserNamespace, type UserNamespaceRun } from './run-in-user-namespace.js';
+export { userNamespace, type UserNamespace, type IdRange } from './user-namespace.js';

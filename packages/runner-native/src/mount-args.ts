@@ -49,6 +49,9 @@ function options(m: RunMount): string[] {
       return m.size === undefined ? [] : [`size=${count('size', m.size)}`];
     case 'secret':
       return owner(m);
+    case 'ssh':
+      // Owner and mode belong to the socket itself (see startSshAgentProxy), not to the bind.
+      return [];
   }
 }
 

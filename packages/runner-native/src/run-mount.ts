@@ -3,7 +3,7 @@
  * caller). No mount target, nor the mount point created for it, ever shows up in the step's
  * changes. Targets are absolute container paths; a symlink on the way to one is refused.
  */
-export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount | VolumeMount;
+export type RunMount = BindMount | CacheMount | TmpfsMount | SecretMount | VolumeMount | SshMount;
 
 /** A host file or directory. Read-only unless `readwrite`; writes then go to a throwaway overlay, never to the host. */
 export interface BindMount {
@@ -59,4 +59,19 @@ export interface VolumeMount {
   readonly source: string;
   readonly target: string;
   readonly readonly?: boolean;
+}
+
+/**
+ * An ssh agent (`RUN --mount=type=ssh`): `source` is the agent's Unix socket on the host.
+ * `runStep` gives the step a socket of its own at `target` that forwards to the agent, with
+ * owner `uid`/`gid` (default 0) and `mode` (default 0600); the host's socket path never enters
+ * the container. (`startContainer` binds `source` itself, owner and mode as they are.)
+ */
+export interface SshMount {
+  readonly type: 'ssh';
+  readonly source: string;
+  readonly target: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly mode?: number;
 }

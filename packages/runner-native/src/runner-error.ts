@@ -9,7 +9,9 @@ export type RunnerErrorCode =
   | 'NOT_ROOT'
   | 'BAD_MOUNT'
   | 'BAD_RLIMIT'
-  | 'UNSUPPORTED';
+  | 'BAD_LIMIT'
+  | 'UNSUPPORTED'
+  | 'USERNS_FAILED';
 
 /** The one error class of @kiln/runner-native: a string code, a message, an optional hint, the cause. */
 export class RunnerError extends Error {

@@ -5,7 +5,9 @@ import { helperPath } from './helper-path.js';
 import { mountArgs } from './mount-args.js';
 import { requireRoot } from './require-root.js';
 import { rlimitArgs } from './rlimits.js';
+import { limitArgs } from './step-limits.js';
 import { RunnerError } from './runner-error.js';
+import { helperExit } from './helper-exit.js';
 import type { RunSpec, StepResult } from './run-step.js';
 
 /** A `RunSpec` for a long-lived, possibly interactive container (`kiln run`). */
@@ -49,7 +51,7 @@ export interface ContainerProcess {
 /**
  * Starts `spec` through `kiln-helper run` and returns at once. Every process of the container
  * dies with the helper, and the helper dies with this process (even on SIGKILL). Throws
- * `NOT_ROOT` / `HELPER_MISSING` / `BAD_MOUNT` / `BAD_RLIMIT` before starting anything.
+ * `NOT_ROOT` / `HELPER_MISSING` / `BAD_MOUNT` / `BAD_RLIMIT` / `BAD_LIMIT` before starting anything.
  */
 export function startContainer(spec: ContainerSpec, stdio: ContainerStdio): ContainerProcess {
   requireRoot('running a container');
@@ -72,18 +74,7 @@ export function startContainer(spec: ContainerSpec, stdio: ContainerStdio): Cont
   let sent: NodeJS.Signals | undefined;
   const exited = (async (): Promise<StepResult> => {
     try {
-      const [code, killedBy] = await new Promise<[number | null, NodeJS.Signals | null]>(
-        (resolve, reject) => {
-          child.once('error', (error) =>
-            reject(
-              new RunnerError('SPAWN_FAILED', `cannot start ${helper}: ${error.message}`, undefined, {
-                cause: error,
-              }),
-            ),
-          );
-          child.once('close', (c, s) => resolve([c, s]));
-        },
-      );
+      const [code, killedBy] = await helperExit(child, helper);
       const report = await status;
       if (!report.startsWith('ready') && sent === undefined) {
         const message =
@@ -92,7 +83,10 @@ export function startContainer(spec: ContainerSpec, stdio: ContainerStdio): Cont
       }
       const endedBy = killedBy ?? sent;
       const exitCode = code ?? 128 + (constants.signals[killedBy ?? 'SIGKILL'] ?? 9);
-      return endedBy !== undefined && endedBy !== null ? { exitCode, signal: endedBy } : { exitCode };
+      const oom = report.split('\n').includes('oom-kill') ? { oomKilled: true } : {};
+      return endedBy !== undefined && endedBy !== null
+        ? { exitCode, signal: endedBy, ...oom }
+        : { exitCode, ...oom };
     } finally {
       if (input !== undefined && child.stdin !== null) input.unpipe(child.stdin);
     }
@@ -117,7 +111,11 @@ export function helperArgs(spec: ContainerSpec): string[] {
     args.push('--upper', s.upperDir);
   }
   args.push('--work', s.workDir, '--cwd', spec.cwd, '--network', spec.network);
-  args.push(...mountArgs(spec.mounts ?? []), ...rlimitArgs(spec.rlimits ?? {}));
+  args.push(
+    ...mountArgs(spec.mounts ?? []),
+    ...rlimitArgs(spec.rlimits ?? {}),
+    ...limitArgs(spec.limits ?? {}),
+  );
   if (spec.user !== undefined && spec.user !== '') args.push('--user', spec.user);
   if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
   if (spec.tty === true) args.push('--tty');

@@ -1,34 +1,43 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsChange } from '@kiln/oci';
 import { fileTypeOf } from '@kiln/oci';
 import { headerFromStats, isWhiteout } from './header-from-stats.js';
 import { opaqueDirs } from './opaque-dirs.js';
+import { readXattrs } from './read-xattrs.js';
+import type { XattrMap } from './xattr-records.js';
 
 /**
  * The overlay upper dir `upper` as a changeset, parents before children, siblings sorted by name:
  * a whiteout (char device 0/0) is a delete; an opaque directory is an upsert of the directory
  * followed by an opaque marker; everything else is an upsert. A second name of an inode becomes a
  * hardlink to the first name seen in that order. Sockets are skipped. Regular files get `open()`,
- * read lazily, so nothing is buffered.
+ * read lazily, so nothing is buffered. Entries carry their extended attributes (one helper walk
+ * for the whole tree; overlayfs's own `trusted.overlay.*` names are left out).
  */
 export async function* upperChanges(upper: string): AsyncGenerator<FsChange> {
-  const opaque = await opaqueDirs(upper);
-  yield* walk(upper, '', opaque, new Map());
+  const [opaque, xattrs] = await Promise.all([opaqueDirs(upper), readXattrs(upper)]);
+  yield* walk(upper, '', { opaque, xattrs }, new Map());
+}
+
+interface TreeFacts {
+  readonly opaque: ReadonlySet<string>;
+  readonly xattrs: XattrMap;
 }
 
 async function* walk(
   root: string,
   dir: string,
-  opaque: ReadonlySet<string>,
+  facts: TreeFacts,
   firstNames: Map<string, string>,
 ): AsyncGenerator<FsChange> {
-  const names = (await readdir(join(root, dir))).sort();
+  // Synchronous calls on purpose, as in layerChangesFromDirectory: one thread-pool round trip per
+  // lstat dominates upper dirs of many small files, and the pool is busy compressing meanwhile.
+  const names = readdirSync(join(root, dir)).sort();
   for (const name of names) {
     const path = dir === '' ? name : `${dir}/${name}`;
     const full = join(root, path);
-    const st = await lstat(full, { bigint: true });
+    const st = lstatSync(full, { bigint: true });
     if (isWhiteout(st)) {
       yield { kind: 'delete', path };
       continue;
@@ -36,9 +45,9 @@ async function* walk(
     const type = fileTypeOf(st);
     if (type === undefined) continue;
     if (type === 'directory') {
-      yield { kind: 'upsert', header: headerFromStats(path, st, type) };
-      if (opaque.has(path)) yield { kind: 'opaque', path };
-      yield* walk(root, path, opaque, firstNames);
+      yield { kind: 'upsert', header: headerFromStats(path, st, type, undefined, facts.xattrs.get(path)) };
+      if (facts.opaque.has(path)) yield { kind: 'opaque', path };
+      yield* walk(root, path, facts, firstNames);
       continue;
     }
     if (st.nlink > 1n) {
@@ -50,10 +59,16 @@ async function* walk(
       }
       firstNames.set(key, path);
     }
-    const linkname = type === 'symlink' ? await readlink(full) : undefined;
-    const header = headerFromStats(path, st, type, linkname);
+    const linkname = type === 'symlink' ? readlinkSync(full) : undefined;
+    const header = headerFromStats(path, st, type, linkname, facts.xattrs.get(path));
     yield type === 'file'
-      ? { kind: 'upsert', header, open: () => createReadStream(full), sourcePath: full }
+      ? // 256 KiB reads: each is a thread-pool round trip, queued behind the layer's compression.
+        {
+          kind: 'upsert',
+          header,
+          open: () => createReadStream(full, { highWaterMark: 256 * 1024 }),
+          sourcePath: full,
+        }
       : { kind: 'upsert', header };
   }
 }

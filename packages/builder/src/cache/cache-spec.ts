@@ -5,9 +5,15 @@ export type CacheMode = 'min' | 'max';
 
 /** `--cache-to`: where this build's cache records (and the layers they name) are exported. */
 export type CacheExportSpec =
-  | { readonly type: 'registry'; readonly ref: string; readonly mode: CacheMode }
+  | {
+      readonly type: 'registry';
+      readonly ref: string;
+      readonly mode: CacheMode;
+      /** `mounts=true`: also the contents of the `RUN --mount=type=cache` directories. */
+      readonly mounts: boolean;
+    }
   /** An OCI image layout directory (created if absent; blobs accumulate, index.json is replaced). */
-  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheMode }
+  | { readonly type: 'local'; readonly dest: string; readonly mode: CacheMode; readonly mounts: boolean }
   /** The final image's own records, in its manifest (always `min`: the layers are the image's). */
   | { readonly type: 'inline' };
 
@@ -16,8 +22,8 @@ export type CacheImportSpec =
   { readonly type: 'registry'; readonly ref: string } | { readonly type: 'local'; readonly src: string };
 
 const EXPORT_KEYS: Readonly<Record<CacheExportSpec['type'], readonly string[]>> = {
-  registry: ['type', 'ref', 'mode'],
-  local: ['type', 'dest', 'mode'],
+  registry: ['type', 'ref', 'mode', 'mounts'],
+  local: ['type', 'dest', 'mode', 'mounts'],
   inline: ['type'],
 };
 
@@ -28,7 +34,8 @@ const IMPORT_KEYS: Readonly<Record<CacheImportSpec['type'], readonly string[]>> 
 
 /**
  * Parses one `--cache-to` value as buildx does: `type=registry,ref=REF[,mode=min|max]`,
- * `type=local,dest=DIR[,mode=min|max]` or `type=inline` (mode defaults to `min`). A bare `REF`
+ * `type=local,dest=DIR[,mode=min|max]` or `type=inline` (mode defaults to `min`), plus kiln's
+ * `mounts=true|false` (default false) for registry and local. A bare `REF`
  * means `type=registry,ref=REF`. INVALID_CACHE_SPEC for anything else.
  */
 export function parseCacheExportSpec(text: string): CacheExportSpec {
@@ -43,9 +50,12 @@ export function parseCacheExportSpec(text: string): CacheExportSpec {
   const mode = fields.get('mode') ?? 'min';
   if (mode !== 'min' && mode !== 'max')
     throw new BuilderError('INVALID_CACHE_SPEC', `--cache-to mode=${mode}: expected min or max`);
+  const mounts = fields.get('mounts') ?? 'false';
+  if (mounts !== 'true' && mounts !== 'false')
+    throw new BuilderError('INVALID_CACHE_SPEC', `--cache-to mounts=${mounts}: expected true or false`);
   return type === 'registry'
-    ? { type, ref: required(fields, 'ref', type), mode }
-    : { type, dest: required(fields, 'dest', type), mode };
+    ? { type, ref: required(fields, 'ref', type), mode, mounts: mounts === 'true' }
+    : { type, dest: required(fields, 'dest', type), mode, mounts: mounts === 'true' };
 }
 
 /**

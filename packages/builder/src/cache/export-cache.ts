@@ -1,5 +1,5 @@
 import { MediaType, type Descriptor, type Manifest } from '@kiln/oci';
-import type { Image, LayerStore } from '@kiln/layer-store';
+import type { Image, Layer, LayerStore } from '@kiln/layer-store';
 import { pushImage } from '@kiln/registry';
 import {
   CACHE_CONFIG_MEDIA_TYPE,
@@ -16,7 +16,11 @@ export interface ExportCacheOptions {
   readonly store: LayerStore;
   /** The records of each mode: `min` the final image's steps, `max` every step of this build. */
   readonly records: Readonly<Record<CacheMode, ReadonlyMap<string, CachedStep>>>;
+  /** The cache mount contents by id, for specs with `mounts=true` (called at most once). */
+  readonly mounts?: () => Promise<ReadonlyMap<string, Layer>>;
   readonly insecure?: readonly string[];
+  /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
+  readonly caFiles?: readonly string[];
   readonly signal: AbortSignal;
 }
 
@@ -30,14 +34,20 @@ export async function exportCache(
   specs: readonly CacheExportSpec[],
   opts: ExportCacheOptions,
 ): Promise<void> {
+  let mounts: Promise<ReadonlyMap<string, Layer>> | undefined;
   for (const spec of specs) {
     if (spec.type === 'inline') continue;
-    const { manifest, blobs } = await storeCacheManifest(opts.store, opts.records[spec.mode]);
+    if (spec.mounts) mounts ??= opts.mounts?.() ?? Promise.resolve(new Map());
+    const { manifest, blobs } = await storeCacheManifest(
+      opts.store,
+      opts.records[spec.mode],
+      spec.mounts ? await mounts : undefined,
+    );
     if (spec.type === 'registry')
       await pushImage(
         spec.ref,
         { manifest, open: (d) => opts.store.openBlob(d) },
-        { signal: opts.signal, insecure: opts.insecure },
+        { signal: opts.signal, insecure: opts.insecure, caFiles: opts.caFiles },
       );
     else await writeCacheLayout(opts.store, manifest, blobs, spec.dest);
   }
@@ -47,8 +57,9 @@ export async function exportCache(
 async function storeCacheManifest(
   store: LayerStore,
   records: ReadonlyMap<string, CachedStep>,
+  mounts?: ReadonlyMap<string, Layer>,
 ): Promise<{ manifest: Descriptor; blobs: Descriptor[] }> {
-  const doc = cacheConfigOf(records);
+  const doc = cacheConfigOf(records, mounts);
   const config = await store.putJson(doc, CACHE_CONFIG_MEDIA_TYPE);
   const layers = cacheLayers(doc);
   const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.ImageManifest, config, layers };

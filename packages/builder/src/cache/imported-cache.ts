@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex, type Descriptor } from '@kiln/oci';
-import type { LayerStore } from '@kiln/layer-store';
+import type { Layer, LayerStore } from '@kiln/layer-store';
 import { fetchArtifact, parseReference, pullBlob, RegistryClient } from '@kiln/registry';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_ANNOTATION, parseCacheConfig } from './cache-config.js';
 import type { CacheImportSpec } from './cache-spec.js';
@@ -15,17 +15,27 @@ export interface ImportedCache {
    * absent, verified by digest). Undefined on a miss, or when the blob cannot be fetched (warned).
    */
   lookup(key: string, store: LayerStore, signal: AbortSignal): Promise<CachedStep | undefined>;
+  /** Ids of the `RUN --mount=type=cache` directories whose contents the sources hold (`mounts=true`). */
+  readonly mountIds: readonly string[];
+  /**
+   * The first source's layer of cache mount `id`, its blob stored in `store` first (as for
+   * `lookup`). Undefined when no source has it or its blob cannot be fetched (warned).
+   */
+  mountLayer(id: string, store: LayerStore, signal: AbortSignal): Promise<Layer | undefined>;
 }
 
 /** One imported cache: its records and how to store one of its blobs. */
 interface CacheSource {
   readonly name: string;
   readonly records: ReadonlyMap<string, CachedStep>;
+  readonly mounts: ReadonlyMap<string, Layer>;
   fetchBlob(blob: Descriptor, store: LayerStore, signal: AbortSignal): Promise<void>;
 }
 
 export interface ImportCacheOptions {
   readonly insecure?: readonly string[];
+  /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
+  readonly caFiles?: readonly string[];
   readonly signal: AbortSignal;
   /** Told about each source that cannot be read, and each blob that cannot be fetched. */
   readonly warn: (message: string) => void;
@@ -53,25 +63,40 @@ export async function importCache(
     }
   }
   if (sources.length === 0) return undefined;
+  /** Stores `blob` from `source` unless the store has it; false when it cannot be had (warned). */
+  const haveBlob = async (
+    source: CacheSource,
+    blob: Descriptor,
+    store: LayerStore,
+    signal: AbortSignal,
+  ): Promise<boolean> => {
+    if ((await store.statBlob(blob.digest)) === blob.size) return true;
+    try {
+      await source.fetchBlob(blob, store, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      opts.warn(
+        `cache blob ${blob.digest} from ${source.name}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return false;
+    }
+    return (await store.statBlob(blob.digest)) === blob.size;
+  };
   return {
     async lookup(key, store, signal) {
       for (const source of sources) {
         const record = source.records.get(key);
         if (!record) continue;
-        const blob = record.layer?.descriptor;
-        if (blob && (await store.statBlob(blob.digest)) !== blob.size) {
-          try {
-            await source.fetchBlob(blob, store, signal);
-          } catch (err) {
-            if (signal.aborted) throw err;
-            opts.warn(
-              `cache blob ${blob.digest} from ${source.name}: ${err instanceof Error ? err.message : String(err)}`,
-            );
-            continue;
-          }
-          if ((await store.statBlob(blob.digest)) !== blob.size) continue;
-        }
+        if (record.layer && !(await haveBlob(source, record.layer.descriptor, store, signal))) continue;
         return record;
+      }
+      return undefined;
+    },
+    mountIds: [...new Set(sources.flatMap((s) => [...s.mounts.keys()]))],
+    async mountLayer(id, store, signal) {
+      for (const source of sources) {
+        const layer = source.mounts.get(id);
+        if (layer && (await haveBlob(source, layer.descriptor, store, signal))) return layer;
       }
       return undefined;
     },
@@ -81,7 +106,7 @@ export async function importCache(
 /** A cache manifest (or an image with an inline cache) in a registry. */
 async function registrySource(ref: string, opts: ImportCacheOptions): Promise<CacheSource> {
   const remote = parseReference(ref);
-  const client = new RegistryClient(remote.registry, { insecure: opts.insecure });
+  const client = new RegistryClient(remote.registry, { insecure: opts.insecure, caFiles: opts.caFiles });
   const artifact = await fetchArtifact(remote, { signal: opts.signal, client });
   const inline = artifact.manifest.annotations?.[INLINE_CACHE_ANNOTATION];
   const text =
@@ -91,7 +116,7 @@ async function registrySource(ref: string, opts: ImportCacheOptions): Promise<Ca
   if (text === undefined) throw new Error('neither a kiln cache nor an image with an inline cache');
   return {
     name: ref,
-    records: parseCacheConfig(text, ref),
+    ...parseCacheConfig(text, ref),
     fetchBlob: (blob, store, signal) =>
       pullBlob(
         remote,
@@ -107,7 +132,7 @@ async function localSource(dir: string): Promise<CacheSource> {
   const { config } = await readCacheLayout(dir);
   return {
     name: `local:${dir}`,
-    records: parseCacheConfig(config, dir),
+    ...parseCacheConfig(config, dir),
     fetchBlob: async (blob, store) => {
       // putBlob verifies the digest; a size mismatch is caught by the caller's stat.
       await store.putBlob(

@@ -20,4 +20,6 @@ export interface CliIo {
   failedStep?: { readonly text?: string; readonly logFile?: string };
   /** `--insecure-registry` hosts: reached over plain HTTP (loopback hosts always are). */
   insecureRegistries?: readonly string[];
+  /** `--registry-ca` files: CAs trusted for HTTPS to registries, besides the system's and certs.d. */
+  registryCaFiles?: readonly string[];
 }

@@ -7,6 +7,7 @@ import { imagesCommand } from './commands/images-command.js';
 import { importCommand } from './commands/import-command.js';
 import { inspectCommand } from './commands/inspect-command.js';
 import { loadCommand } from './commands/load-command.js';
+import { loginCommand } from './commands/login-command.js';
 import { pullCommand } from './commands/pull-command.js';
 import { pushCommand } from './commands/push-command.js';
 import { pruneCommand } from './commands/prune-command.js';
@@ -29,6 +30,7 @@ const COMMANDS = [
   inspectCommand,
   pullCommand,
   pushCommand,
+  loginCommand,
   pruneCommand,
   storeCommand,
   saveCommand,
@@ -39,6 +41,11 @@ const COMMANDS = [
 
 /** The only place that reads argv, writes to the terminal and chooses exit codes. */
 async function main(): Promise<number> {
+  // Rootless mode: the same command again, as root of a user namespace (see enter-rootless.ts).
+  if ((process.getuid?.() ?? 0) !== 0) {
+    const { enterRootless } = await import('./enter-rootless.js');
+    return enterRootless();
+  }
   const controller = new AbortController();
   let interrupts = 0;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -61,12 +68,20 @@ async function main(): Promise<number> {
     .option('root', { type: 'string', describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)' })
     .option('insecure-registry', {
       type: 'string',
-      describe: 'registry host[:port] to reach over plain HTTP (repeatable)',
+      describe:
+        'registry host[:port] reached over plain HTTP, or HTTPS without certificate checks (repeatable)',
+    })
+    .option('registry-ca', {
+      type: 'string',
+      coerce: (v: string | string[]) => ([] as string[]).concat(v),
+      describe:
+        'PEM CA file trusted for HTTPS to registries, besides the system CAs and /etc/docker/certs.d (repeatable)',
     })
     .middleware((argv) => {
       argv.root = storeRoot(argv.root, process.env, process.getuid?.() ?? 0);
       const insecure = argv['insecure-registry'];
       io.insecureRegistries = insecure === undefined ? [] : ([] as string[]).concat(insecure);
+      io.registryCaFiles = (argv['registry-ca'] as string[] | undefined) ?? [];
     }) as unknown as Argv<{ root: string }>;
   skipHelpCache(cli);
   for (const command of COMMANDS) cli = command(cli, io);

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { LayerStore, type Image } from '@kiln/layer-store';
 import type { Digest } from '@kiln/oci';
 import { Snapshotter, type RunMount, type Snapshot } from '@kiln/runner-native';
-import { resolveLocalImage } from '../base/initial-state.js';
+import { imageState, resolveLocalImage } from '../base/initial-state.js';
 import type { RegistryAccess } from '../base/pull-into-store.js';
 import { BuilderError } from '../builder-error.js';
 import { snapshotRoot } from '../prune.js';
+import { unpackLayers } from '../store/unpack-layers.js';
 import {
   containerDir,
   listContainers,
@@ -96,30 +96,8 @@ export async function createContainer(
 }
 
 /** Unpacks every layer of `image` once (shared with builds); returns the diffIDs bottom → top. */
-export async function unpackImage(
-  store: LayerStore,
-  snapshotter: Snapshotter,
-  image: Image,
-): Promise<Digest[]> {
-  const diffIds = image.config.rootfs.diff_ids;
-  for (const [i, descriptor] of image.manifest.layers.entries()) {
-    const diffId = diffIds[i];
-    if (diffId === undefined)
-      throw new BuilderError(
-        'STORE_CORRUPT',
-        `image ${image.manifestDescriptor.digest} has more layers than diff_ids`,
-      );
-    if (await snapshotter.has(diffId)) continue;
-    const blob = await store.openBlob(descriptor.digest);
-    if (!/gzip$/.test(descriptor.mediaType)) {
-      await snapshotter.unpack(diffId, blob);
-      continue;
-    }
-    const tar = blob.pipe(createGunzip());
-    blob.on('error', (err: Error) => tar.destroy(err));
-    await snapshotter.unpack(diffId, tar);
-  }
-  return [...diffIds];
+export function unpackImage(store: LayerStore, snapshotter: Snapshotter, image: Image): Promise<Digest[]> {
+  return unpackLayers(store, snapshotter, imageState(image).layers);
 }
 
 async function resolveMount(root: string, m: MountRequest, anonymous: string[]): Promise<RunMount> {

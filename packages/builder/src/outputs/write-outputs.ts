@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeTarArchive, type Image, type LayerStore } from '@kiln/layer-store';
 import { parseImageName, type Digest } from '@kiln/oci';
+import { pushImage } from '@kiln/registry';
 import { MergedTree, mergeRootfs, type Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from '../builder-error.js';
 import type { OutputSpec } from './output-spec.js';
@@ -23,12 +24,20 @@ export interface OutputSources {
   readonly sourceDateEpoch?: number;
   /** Where `dest: '-'` goes; INVALID_OUTPUT when an output asks for it and there is none. */
   readonly stdout?: Writable;
+  /** For `type=registry`: registries reached over plain HTTP besides loopback ones. */
+  readonly insecureRegistries?: readonly string[];
+  /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
+  readonly registryCaFiles?: readonly string[];
+  readonly signal?: AbortSignal;
+  /** Told about each reference pushed by `type=registry`, with the manifest digest the registry has. */
+  readonly onPushed?: (reference: string, digest: Digest) => void;
 }
 
 /**
  * Writes every output in order. File outputs appear at `dest` only when complete (temp file
  * beside it, then rename); `type=local` writes into the directory as it goes. A stdout output is
- * streamed and the stream is left open (the caller owns it).
+ * streamed and the stream is left open (the caller owns it). `type=registry` pushes the image
+ * to each name (blobs first, the manifest last, so a failed push names no missing blob).
  */
 export async function writeOutputs(outputs: readonly OutputSpec[], src: OutputSources): Promise<void> {
   if (outputs.filter((o) => o.dest === '-').length > 1)
@@ -41,11 +50,13 @@ async function writeOutput(out: OutputSpec, src: OutputSources): Promise<void> {
   switch (out.type) {
     case 'oci': {
       const refName = out.name ?? (tags[0] ? parseImageName(tags[0]).tag : 'latest');
+      // Converted once per (layer, algorithm) and remembered; gzip is what the store already holds.
+      const exported = out.compression ? await store.recompressImage(image, out.compression) : image;
       if (out.dest === '-') {
-        await viaTempFile(src, (file) => store.exportOciLayout(image, refName, file, { tar: true }));
+        await viaTempFile(src, (file) => store.exportOciLayout(exported, refName, file, { tar: true }));
         return;
       }
-      await store.exportOciLayout(image, refName, resolve(out.dest), { tar: out.tar });
+      await store.exportOciLayout(exported, refName, resolve(out.dest), { tar: out.tar });
       return;
     }
     case 'docker': {
@@ -58,6 +69,26 @@ async function writeOutput(out: OutputSpec, src: OutputSources): Promise<void> {
     case 'local':
       await mergeRootfs(src.snapshotter, await src.prepareLayers(), resolve(out.dest));
       return;
+    case 'registry': {
+      const names = out.names ?? tags;
+      if (names.length === 0)
+        throw new BuilderError('INVALID_OUTPUT', 'pushing needs a name', {
+          hint: 'give the image a name with -t REGISTRY/REPOSITORY:TAG',
+        });
+      for (const name of names) {
+        const digest = await pushImage(
+          name,
+          { manifest: image.manifestDescriptor, open: (d) => store.openBlob(d) },
+          {
+            signal: src.signal ?? new AbortController().signal,
+            insecure: src.insecureRegistries,
+            caFiles: src.registryCaFiles,
+          },
+        );
+        src.onPushed?.(name, digest);
+      }
+      return;
+    }
     case 'tar': {
       const tree = await MergedTree.open(src.snapshotter, await src.prepareLayers());
       const write = (sink: Writable): Promise<void> =>

@@ -265,6 +265,7 @@ async function sourceStage(
   const state = imageState(
     await resolveLocalImage(ctx.store, ref, location, {
       insecure: ctx.insecureRegistries,
+      caFiles: ctx.registryCaFiles,
       signal: ctx.signal,
     }),
   );

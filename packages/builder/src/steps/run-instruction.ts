@@ -10,6 +10,7 @@ import { applyLayerStep } from './apply-layer-step.js';
 import { locationOf } from './expand-in-stage.js';
 import { commandArgs } from './format-command.js';
 import { prepareLayers } from './prepare-layers.js';
+import { runFailure } from './run-failure.js';
 import type { StepContext } from './step-context.js';
 
 const OUTPUT_TAIL_BYTES = 8192;
@@ -41,6 +42,7 @@ export async function runInstruction(
   const cwd = c.WorkingDir || '/';
   const user = c.User || undefined;
   const planned = await planRunMounts(ins, { ctx, vars: env, location, cwd });
+  for (const c of planned.caches) ctx.cacheMounts?.note(c.id, c.dir);
   const key = cacheKey(state.key, {
     step: 'RUN',
     args,
@@ -55,6 +57,7 @@ export async function runInstruction(
     (n) => `${n}=${ctx.buildArgs.get(n)}`,
   );
   const stepEnv = [...envList, ...proxies, ...[...planned.secretEnv].map(([k, v]) => `${k}=${v}`)];
+  if (planned.sshAuthSock !== undefined) stepEnv.push(`SSH_AUTH_SOCK=${planned.sshAuthSock}`);
   const createdBy = `RUN ${args.join(' ')} # buildkit`;
 
   return applyLayerStep(state, ctx, {
@@ -75,6 +78,7 @@ export async function runInstruction(
     },
     produce: async (write) => {
       const lowers = await prepareLayers(state, ctx);
+      for (const c of planned.caches) await ctx.cacheMounts?.seed(c.id, c.dir, ctx.store, ctx.signal);
       const snapshot = await ctx.snapshotter.prepare(lowers);
       try {
         const tail = new OutputTail(OUTPUT_TAIL_BYTES);
@@ -87,17 +91,28 @@ export async function runInstruction(
             },
           });
         const result = await runStep(
-          { snapshot, args, env: stepEnv, cwd, user, network, hostname: 'kiln', mounts: planned.mounts },
+          {
+            snapshot,
+            args,
+            env: stepEnv,
+            cwd,
+            user,
+            network,
+            hostname: 'kiln',
+            mounts: planned.mounts,
+            limits: ctx.stepLimits,
+            timeout: ctx.stepTimeout,
+          },
           { stdout: sink('stdout'), stderr: sink('stderr') },
           ctx.signal,
         );
         if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
         if (result.exitCode !== 0) {
-          const how = result.signal ? `signal: ${result.signal}` : `exit code: ${result.exitCode}`;
+          const { how, hint } = runFailure(result, { timeout: ctx.stepTimeout, limits: ctx.stepLimits });
           throw new BuilderError(
             'RUN_FAILED',
             `process "${args.join(' ')}" did not complete successfully: ${how}`,
-            { location, detail: tail.text() },
+            { location, detail: tail.text(), ...(hint !== undefined ? { hint } : {}) },
           );
         }
         await write(snapshot.changes());

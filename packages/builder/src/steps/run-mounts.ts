@@ -7,6 +7,7 @@ import { contentDigest } from '../copy/content-digest.js';
 import { planCopy, resolveSource } from '../copy/plan-copy.js';
 import { contextTree } from '../copy/source-tree.js';
 import { expandInStage } from './expand-in-stage.js';
+import { planSshMount } from './ssh-mount.js';
 import type { StepContext } from './step-context.js';
 
 /** The mounts of one RUN, what of them enters the cache key, and env vars filled from secrets. */
@@ -16,6 +17,10 @@ export interface PlannedMounts {
   readonly keyParts: readonly unknown[];
   /** `type=secret,env=NAME`: secret values for the step's environment (never in keys or history). */
   readonly secretEnv: ReadonlyMap<string, string>;
+  /** The cache mounts' ids and their persistent directories. */
+  readonly caches: readonly { readonly id: string; readonly dir: string }[];
+  /** The target of the first ssh mount, for the step's SSH_AUTH_SOCK (derived from the key's parts). */
+  readonly sshAuthSock?: string;
 }
 
 const BYTES: Record<string, number> = {
@@ -47,6 +52,9 @@ export async function planRunMounts(
   const mounts: RunMount[] = [];
   const keyParts: unknown[] = [];
   const secretEnv = new Map<string, string>();
+  const caches: { id: string; dir: string }[] = [];
+  let sshCount = 0;
+  let sshAuthSock: string | undefined;
   for (const m of ins.mounts) {
     const rawTarget = expand(m.target);
     const target = rawTarget === undefined ? undefined : posix.resolve(at.cwd, rawTarget);
@@ -79,9 +87,11 @@ export async function planRunMounts(
           gid: int(expand(m.gid), 10, 'gid'),
           mode: int(expand(m.mode), 8, 'mode'),
         };
+        const dir = await ctx.snapshotter.cacheDir(id);
+        caches.push({ id, dir });
         mounts.push({
           type: 'cache',
-          source: await ctx.snapshotter.cacheDir(id),
+          source: dir,
           target,
           sharing,
           ...defined(owner),
@@ -122,11 +132,17 @@ export async function planRunMounts(
         keyParts.push({ type: 'secret', id, target, env });
         break;
       }
-      case 'ssh':
-        throw new BuilderError('UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet', { location });
+      case 'ssh': {
+        const ssh = planSshMount(m, { index: sshCount++, target, agents: ctx.ssh, expand, location });
+        if (ssh.mount !== undefined) mounts.push(ssh.mount);
+        // BuildKit points SSH_AUTH_SOCK at the first ssh mount.
+        if (ssh.mount !== undefined && sshAuthSock === undefined) sshAuthSock = ssh.mount.target;
+        keyParts.push(ssh.keyPart);
+        break;
+      }
     }
   }
-  return { mounts, keyParts, secretEnv };
+  return { mounts, keyParts, secretEnv, caches, sshAuthSock };
 
   function int(v: string | undefined, radix: number, what: string): number | undefined {
     if (v === undefined) return undefined;

@@ -1,5 +1,5 @@
 import type { LayerStore } from '@kiln/layer-store';
-import type { Snapshotter } from '@kiln/runner-native';
+import type { Snapshotter, StepLimits } from '@kiln/runner-native';
 import type { ContextFilter } from '../context/context-filter.js';
 import type { Reporter } from '../progress/reporter.js';
 import type { StageState } from '../state/stage-state.js';
@@ -7,6 +7,7 @@ import type { CachedStep } from '../cache/step-cache.js';
 import type { ExplainLog } from '../cache/explain-log.js';
 import type { StatCache } from '../cache/stat-cache.js';
 import type { ImportedCache } from '../cache/imported-cache.js';
+import type { CacheMounts } from '../cache/cache-mounts.js';
 
 /** What every step may use: the stores, where to report, and build-wide settings. Read-only. */
 export interface StepContext {
@@ -29,18 +30,27 @@ export interface StepContext {
   readonly noCache: boolean;
   /** `--secret id=…,src=…`: secret id → host file. */
   readonly secrets: ReadonlyMap<string, string>;
+  /** `--ssh ID=SOCKET`: ssh agent id → the agent's Unix socket on the host. */
+  readonly ssh: ReadonlyMap<string, string>;
+  /** cgroup limits and a time limit (ms) for every RUN step. */
+  readonly stepLimits?: StepLimits;
+  readonly stepTimeout?: number;
   /** ISO time written into history and `created`. */
   readonly created: string;
   readonly sourceDateEpoch?: number;
   readonly defaultNetwork: 'host' | 'none';
   /** Registries reached over plain HTTP besides loopback ones (for pulling base images). */
   readonly insecureRegistries?: readonly string[];
+  /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
+  readonly registryCaFiles?: readonly string[];
   /** The stage being built (its index in the Dockerfile). */
   readonly stageIndex?: number;
   /** Inputs of this build's steps and the last build's, to explain cache misses. */
   readonly explain?: ExplainLog;
   /** Records imported with `--cache-from`, consulted after the local cache. */
   readonly importedCache?: ImportedCache;
+  /** Cache mount directories used and seeded in this build (for `--cache-to …,mounts=true`). */
+  readonly cacheMounts?: CacheMounts;
   /** Every layer step this build computed or reused, by cache key (what `--cache-to mode=max` exports). */
   readonly builtSteps?: Map<string, CachedStep>;
   /** Layer steps being computed right now, by cache key (shared by all stages of a build). */

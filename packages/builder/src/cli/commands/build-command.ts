@@ -9,6 +9,8 @@ import { buildProgress, PROGRESS_MODES, type ProgressMode } from '../build-progr
 import type { CliIo } from '../cli-io.js';
 import { combineReporters } from '../../progress/combine-reporters.js';
 import { ExplainSummary } from '../explain-summary.js';
+import { parseSsh } from '../parse-ssh.js';
+import { openSshAgents, stepSettings } from '../step-settings.js';
 
 /** Repeatable flags (`-t a -t b`) as a list; unlike yargs' `array`, they never swallow the positional CONTEXT. */
 function repeated(value: string | string[]): string[] {
@@ -99,7 +101,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           default: [] as string[],
           coerce: repeated,
           describe:
-            'type=oci|docker|local|tar,dest=PATH (oci: tar=false, name=REF; docker: name=REF); dest=- for stdout',
+            'type=oci|docker|local|tar,dest=PATH (oci: tar=false, name=REF; docker: name=REF); dest=- for stdout; type=registry[,name=REF] pushes',
         })
         .option('secret', {
           type: 'string',
@@ -136,11 +138,29 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           default: false,
           describe: "squash the final stage's new layers into one (base layers kept)",
         })
+        .option('push', {
+          type: 'boolean',
+          default: false,
+          describe: 'push the image to its registry under every -t name (same as -o type=registry)',
+        })
         .option('network', {
           choices: ['host', 'none'] as const,
           default: 'host' as const,
           describe: 'network of RUN steps',
-        }),
+        })
+        .option('ssh', {
+          type: 'string',
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'ID[=SOCKET|KEY[,KEY]]: an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)',
+        })
+        .option('memory', { type: 'string', describe: 'memory limit of each RUN step, e.g. 512m (cgroups)' })
+        .option('pids-limit', {
+          type: 'number',
+          describe: 'processes each RUN step may have at once (cgroups)',
+        })
+        .option('cpus', { type: 'number', describe: 'CPU cores each RUN step may use, e.g. 1.5 (cgroups)' })
+        .option('step-timeout', { type: 'string', describe: 'time each RUN step may take, e.g. 10m, 90s' }),
     async (argv) => {
       const contextDir = resolve(argv.context);
       const dockerfile = resolve(argv.file ?? join(contextDir, 'Dockerfile'));
@@ -154,11 +174,19 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
       }
       const epoch = process.env.SOURCE_DATE_EPOCH;
       const outputs = argv.output.map(parseOutputSpec);
+      if (argv.push && !outputs.some((o) => o.type === 'registry')) outputs.push({ type: 'registry' });
       const logFile = argv['log-file'] === undefined ? undefined : resolve(argv['log-file']);
       const progress = buildProgress(argv.quiet ? 'quiet' : argv.progress, io, logFile);
       const summary = new ExplainSummary();
       // Loaded here, not at the top: `kiln --help` and the other commands need none of it.
       const { build } = await import('../../build.js');
+      const steps = stepSettings({
+        memory: argv.memory,
+        pidsLimit: argv['pids-limit'],
+        cpus: argv.cpus,
+        stepTimeout: argv['step-timeout'],
+      });
+      const ssh = await openSshAgents(parseSsh(argv.ssh, process.env));
       const building = build(
         {
           root: argv.root,
@@ -172,11 +200,14 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           target: argv.target,
           jobs: argv.jobs,
           secrets: parseSecrets(argv.secret),
+          ssh: ssh.agents,
+          ...steps,
           cacheTo: argv['cache-to'].map(parseCacheExportSpec),
           cacheFrom: argv['cache-from'].map(parseCacheImportSpec),
           network: argv.network,
           squash: argv.squash,
           insecureRegistries: io.insecureRegistries,
+          registryCaFiles: io.registryCaFiles,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
         },
         {
@@ -184,9 +215,13 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           signal: io.signal,
           stdout: io.stdoutStream,
           warn: (message) => io.stderr(`warning: ${message}\n`),
+          onPushed: (ref, digest) => {
+            if (!argv.quiet && argv.progress !== 'quiet') io.stderr(`pushed ${ref}@${digest}\n`);
+          },
         },
       );
       const result = await building
+        .finally(() => ssh.close())
         .finally(() => {
           progress.finish();
           if (argv.explain) io.stderr(summary.render());

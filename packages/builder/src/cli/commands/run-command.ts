@@ -35,6 +35,7 @@ export function runCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root:
       const { runContainer } = await import('../../containers/run-container.js');
       const created = await createContainer(root, options, {
         insecure: io.insecureRegistries ?? [],
+        caFiles: io.registryCaFiles,
         signal: io.signal,
       });
       // The helper inherits kiln's own descriptors: a terminal stays a terminal (for -t's size),
