@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, run, storeWithBusybox, tempDir, writeContext, type Result } from './support/kiln.js';
 import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
@@ -70,6 +71,32 @@ describeRegistry('kiln build --push', () => {
     );
     expect(remoteDigest(name)).toBe(digest);
     expect(remoteDigest(image)).toBe(digest);
+  });
+
+  it('--pull checks the registry for a newer base; without it the local copy is used', () => {
+    const base = `${registry.host}/base:moving`;
+    const v1 = writeContext(tmp.path, 'base-v1', 'FROM busybox\nRUN echo v1 > /version\n');
+    const v2 = writeContext(tmp.path, 'base-v2', 'FROM busybox\nRUN echo v2 > /version\n');
+    ok(kiln(root, ['build', '--push', '-t', base, v1]));
+    // A second store pulls base v1; then the registry's tag moves to v2.
+    const other = join(tmp.path, 'store-other');
+    storeWithBusybox(other);
+    const app = writeContext(tmp.path, 'on-moving', `FROM ${base}\nRUN cat /version > /seen\n`);
+    const out = (name: string): string => join(tmp.path, name);
+    ok(kiln(other, ['build', '-o', `type=local,dest=${out('seen-1')}`, app]));
+    ok(kiln(root, ['build', '--push', '-t', base, v2]));
+    ok(kiln(other, ['build', '-o', `type=local,dest=${out('seen-2')}`, app]));
+    ok(kiln(other, ['build', '--pull', '-o', `type=local,dest=${out('seen-3')}`, app]));
+    const seen = (name: string): string => readFileSync(join(out(name), 'seen'), 'utf8');
+    expect([seen('seen-1'), seen('seen-2'), seen('seen-3')]).toEqual(['v1\n', 'v1\n', 'v2\n']);
+    // --pull needs the registry: with it unreachable, the build fails instead of using the local copy.
+    const local = writeContext(tmp.path, 'local-only', 'FROM busybox\nRUN true\n');
+    ok(kiln(other, ['build', '-t', '127.0.0.1:1/base:moving', local]));
+    const down = writeContext(tmp.path, 'on-down', 'FROM 127.0.0.1:1/base:moving\nRUN echo ok > /ok\n');
+    ok(kiln(other, ['build', down]));
+    const r = kiln(other, ['build', '--pull', down]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/base image "127\.0\.0\.1:1\/base:moving"/);
   });
 
   it('--push without a name fails before anything is pushed, and a refused push moves no tag', () => {

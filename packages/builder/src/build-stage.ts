@@ -95,6 +95,7 @@ async function baseState(at: {
         insecure: ctx.insecureRegistries,
         caFiles: ctx.registryCaFiles,
         signal: ctx.signal,
+        pull: ctx.pull,
       }),
     );
   }

@@ -63,6 +63,8 @@ export interface BuildOptions {
   readonly cacheFrom?: readonly CacheImportSpec[];
   /** `--cache-to`: where this build's cache records are exported once the image is built. */
   readonly cacheTo?: readonly CacheExportSpec[];
+  /** `--pull`: FROM images named by tag are always checked against their registry. */
+  readonly pull?: boolean;
   /** `--squash`: the layers the final stage added on top of its base become one layer. */
   readonly squash?: boolean;
 }
@@ -189,6 +191,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     registryCaFiles: options.registryCaFiles,
     inflight: new Map(),
     importedCache,
+    pull: options.pull,
     cacheMounts: new CacheMounts(importedCache),
     builtSteps: new Map(),
   };

@@ -55,7 +55,9 @@ export function imageState(image: Image): StageState {
 
 /**
  * Finds a base image: `name[:tag]` or `name@sha256:…`, in the local store first, then pulled
- * from its registry (and tagged locally under the normalised name).
+ * from its registry (and tagged locally under the normalised name). With `registry.pull` a tag is
+ * always resolved by the registry (blobs already stored are not fetched again), and failing to
+ * reach it fails the build, as `docker build --pull` does.
  */
 export async function resolveLocalImage(
   store: LayerStore,
@@ -68,7 +70,7 @@ export async function resolveLocalImage(
     const digest = ref.slice(at + 1);
     if (isDigest(digest) && (await store.statBlob(digest as Digest)) !== undefined)
       return store.readImage(digest as Digest);
-  } else {
+  } else if (!registry.pull) {
     const name = formatImageName(parseImageName(ref));
     const found = (await store.resolveTag(name)) ?? (await store.resolveTag(ref));
     if (found) return store.readImage(found.digest);

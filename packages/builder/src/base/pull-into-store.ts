@@ -9,6 +9,8 @@ export interface RegistryAccess {
   /** CA files trusted for HTTPS besides the system's and certs.d (`--registry-ca`). */
   readonly caFiles?: readonly string[];
   readonly signal?: AbortSignal;
+  /** `--pull`: ask the registry for a tag even when the local store has it (digests stay local). */
+  readonly pull?: boolean;
 }
 
 /**

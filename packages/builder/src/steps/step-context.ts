@@ -49,6 +49,8 @@ export interface StepContext {
   readonly explain?: ExplainLog;
   /** Records imported with `--cache-from`, consulted after the local cache. */
   readonly importedCache?: ImportedCache;
+  /** `--pull`: FROM asks the registry for tags the local store already has. */
+  readonly pull?: boolean;
   /** Cache mount directories used and seeded in this build (for `--cache-to …,mounts=true`). */
   readonly cacheMounts?: CacheMounts;
   /** Every layer step this build computed or reused, by cache key (what `--cache-to mode=max` exports). */

@@ -138,6 +138,11 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           default: false,
           describe: "squash the final stage's new layers into one (base layers kept)",
         })
+        .option('pull', {
+          type: 'boolean',
+          default: false,
+          describe: 'always ask the registry for FROM images named by tag (newer ones are pulled)',
+        })
         .option('push', {
           type: 'boolean',
           default: false,
@@ -206,6 +211,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           cacheFrom: argv['cache-from'].map(parseCacheImportSpec),
           network: argv.network,
           squash: argv.squash,
+          pull: argv.pull,
           insecureRegistries: io.insecureRegistries,
           registryCaFiles: io.registryCaFiles,
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
