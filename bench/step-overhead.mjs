@@ -1,7 +1,9 @@
 // Per-step sandbox overhead of an empty step (`true` on a busybox rootfs): kiln's helper, kiln's
 // runStep (the library call a RUN makes) and a whole `kiln build` step, against Buildah
 // (`buildah run --isolation chroot`) and `unshare ... chroot`, all in the same run, alternating.
-// Not a test: run as root with `node bench/step-overhead.mjs [--runs N]` after `pnpm build`.
+// Not a test: run as root with `node bench/step-overhead.mjs [--runs N] [--steps N] [--no-build]`
+// after `pnpm build`. --steps (default 10) is how many RUNs the longer build adds: more of them
+// average out the start-up noise of the two `kiln build` processes.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +14,11 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1] || 30);
+const option = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+const runs = option('--runs', 30);
+const steps = option('--steps', 10);
+if (!(Number.isInteger(runs) && runs > 0 && Number.isInteger(steps) && steps > 0))
+  throw new Error('--runs and --steps take a positive integer');
 const withBuild = !args.includes('--no-build');
 if (process.getuid?.() !== 0) throw new Error('run as root (kiln and buildah need namespaces)');
 
@@ -61,16 +67,16 @@ try {
   const mnt = sh('buildah', [...bs, 'mount', ctr]);
   sh('cp', ['-a', `${rootfs}/.`, mnt]);
 
-  // A whole build step: a Dockerfile with 1 RUN and one with 11; per-step = difference / 10.
+  // A whole build step: a Dockerfile with 1 RUN and one with 1 + steps; per-step = difference / steps.
   const store = path.join(work, 'store');
   const dockerfiles = {};
   if (withBuild) {
     sh(kilnBin, ['--root', store, 'import', rootfs, 'bench-busybox:latest']);
-    for (const n of [1, 11]) {
+    for (const n of [1, 1 + steps]) {
       const ctx = path.join(work, `ctx-${n}`);
       fs.mkdirSync(ctx);
-      const steps = Array.from({ length: n }, (_, i) => `RUN true # ${i}\n`).join('');
-      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM bench-busybox\n${steps}`);
+      const runLines = Array.from({ length: n }, (_, i) => `RUN true # ${i}\n`).join('');
+      fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM bench-busybox\n${runLines}`);
       dockerfiles[n] = ctx;
     }
   }
@@ -130,13 +136,13 @@ try {
     },
   };
   if (withBuild) {
-    tools['kiln build, per RUN step ((11 RUN - 1 RUN) / 10)'] = () => {
+    tools[`kiln build, per RUN step ((${1 + steps} RUN - 1 RUN) / ${steps})`] = () => {
       const time = (n) => {
         const t0 = process.hrtime.bigint();
         sh(kilnBin, ['--root', store, 'build', '--no-cache', '-q', dockerfiles[n]]);
         return ms(t0);
       };
-      return (time(11) - time(1)) / 10;
+      return (time(1 + steps) - time(1)) / steps;
     };
   }
 

@@ -34,9 +34,13 @@ export async function getCacheRecord(paths: StorePaths, key: string): Promise<un
   }
 }
 
-/** Stores `record` (canonical JSON) under `key` atomically; the last writer wins. */
+/**
+ * Stores `record` (canonical JSON) under `key` atomically; the last writer wins. The record's data
+ * is fsynced, its directory entry is not: after a power loss a record is whole or missing (a
+ * cache miss), and every build step saves a directory fsync.
+ */
 export async function putCacheRecord(paths: StorePaths, key: string, record: unknown): Promise<void> {
-  await writeFileAtomic(paths.tmp, recordPath(paths, key), canonicalJson(record));
+  await writeFileAtomic(paths.tmp, recordPath(paths, key), canonicalJson(record), { syncDir: false });
 }
 
 /**

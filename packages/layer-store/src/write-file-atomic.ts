@@ -6,12 +6,19 @@ import { tempName } from './temp-name.js';
 export interface WriteFileAtomicOptions {
   /** Keep an existing `dest` instead of replacing it (created with link(2), so racing writers cannot clobber). */
   readonly exclusive?: boolean;
+  /**
+   * Default true: fsync the parent directory too, so the new name survives a power loss. Pass
+   * false where losing the file is harmless (a cache record: a lost one is a cache miss); the
+   * data is fsynced before the rename either way, so a file that is there is whole.
+   */
+  readonly syncDir?: boolean;
 }
 
 /**
  * Writes small data to `dest` atomically: a temp file in `tmpDir` (same filesystem as `dest`),
- * fsync, then rename (or link when `exclusive`), then fsync of the parent directory. Readers see
- * the old file or the whole new one, never a torn write. Returns false if `exclusive` and `dest` existed.
+ * fsync, then rename (or link when `exclusive`), then fsync of the parent directory (unless
+ * `syncDir` is false). Readers see the old file or the whole new one, never a torn write. Returns
+ * false if `exclusive` and `dest` existed.
  */
 export async function writeFileAtomic(
   tmpDir: string,
@@ -20,6 +27,7 @@ export async function writeFileAtomic(
   opts: WriteFileAtomicOptions = {},
 ): Promise<boolean> {
   const tmp = join(tmpDir, tempName());
+  let renamed = false;
   try {
     const fh = await open(tmp, 'wx', 0o644);
     try {
@@ -37,10 +45,12 @@ export async function writeFileAtomic(
       }
     } else {
       await rename(tmp, dest);
+      renamed = true;
     }
-    await fsyncPath(dirname(dest));
+    if (opts.syncDir ?? true) await fsyncPath(dirname(dest));
     return true;
   } finally {
-    await rm(tmp, { force: true });
+    // After a rename there is nothing left to remove: skip the extra file-system round trip.
+    if (!renamed) await rm(tmp, { force: true });
   }
 }

@@ -94,8 +94,10 @@ void cgroup_remove(void);
 /* kiln-helper probe-cgroups: one line per controller, "NAME v1|v2 DIR" or "NAME unavailable: WHY". */
 int cmd_probe_cgroups(void);
 
-/* kiln-helper xattrs / set-xattrs (xattrs.c): a tree's extended attributes, out and in. */
+/* kiln-helper xattrs / set-xattrs (xattrs.c): a tree's extended attributes, out and in;
+ * tree-attrs: opaque markers and extended attributes in one walk. */
 int cmd_xattrs(int argc, char **argv);
+int cmd_tree_attrs(int argc, char **argv);
 int cmd_set_xattrs(int argc, char **argv);
 
 /* Rootless mode (userns.c): whether this process is outside the initial user namespace; then

@@ -910,6 +910,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "whiteouts") == 0) return cmd_whiteouts(argc - 2, argv + 2);
   if (strcmp(argv[1], "opaque-dirs") == 0) return cmd_opaque_dirs(argc - 2, argv + 2);
   if (strcmp(argv[1], "xattrs") == 0) return cmd_xattrs(argc - 2, argv + 2);
+  if (strcmp(argv[1], "tree-attrs") == 0) return cmd_tree_attrs(argc - 2, argv + 2);
   if (strcmp(argv[1], "set-xattrs") == 0) return cmd_set_xattrs(argc - 2, argv + 2);
   usage("kiln-helper run|whiteouts|opaque-dirs ...");
 }

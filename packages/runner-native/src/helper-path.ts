@@ -4,6 +4,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunnerError } from './runner-error.js';
 
+/** Where module resolution found the package's helper, once per process (see helperPath). */
+let viaPackage: { readonly path: string | undefined } | undefined;
+
 /**
  * The absolute path of the native helper, `native/kiln-helper` in this package. Resolved from this
  * module's own file, which sits one level below the package both as `src/` (jest) and as `dist/`
@@ -12,11 +15,13 @@ import { RunnerError } from './runner-error.js';
  * has not been built.
  */
 export function helperPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const own = resolve(here, '..', 'native', 'kiln-helper');
+  const own = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'native', 'kiln-helper');
   if (existsSync(own)) return own;
-  const viaPackage = packageHelper(import.meta.url);
-  if (viaPackage !== undefined && existsSync(viaPackage)) return viaPackage;
+  // Module resolution costs about a millisecond and every step asks (more than once): once per
+  // process is enough, as where the package lies does not change; the helper's presence is
+  // still checked on every call.
+  viaPackage ??= { path: packageHelper(import.meta.url) };
+  if (viaPackage.path !== undefined && existsSync(viaPackage.path)) return viaPackage.path;
   throw new RunnerError('HELPER_MISSING', `native helper not found at ${own}`, 'run pnpm build');
 }
 

@@ -1,6 +1,5 @@
 import type { Digest } from '@kiln/oci';
 import type { LayerView } from './lookup-path.js';
-import { opaqueDirs } from './opaque-dirs.js';
 import { RunnerError } from './runner-error.js';
 import type { Snapshotter } from './snapshotter.js';
 
@@ -18,7 +17,7 @@ export async function openLayerViews(
       throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
     }
     const dir = snapshotter.layerDir(diffId);
-    layers.push({ dir, opaque: await opaqueDirs(dir) });
+    layers.push({ dir, opaque: await snapshotter.opaqueDirs(diffId) });
   }
   return layers;
 }

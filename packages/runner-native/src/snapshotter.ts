@@ -8,6 +8,7 @@ import { extractLayer } from './extract-layer.js';
 import { lookupPath, type LayerView } from './lookup-path.js';
 import { mergeLayers } from './merge-layers.js';
 import { opaqueDirs } from './opaque-dirs.js';
+import { loadOpaqueRecord, OPAQUE_TEMP_PATTERN, saveOpaqueRecord } from './opaque-records.js';
 import { removeOrphans } from './remove-orphans.js';
 import { OverlaySnapshot } from './overlay-snapshot.js';
 import { probeOverlay } from './probe-overlay.js';
@@ -27,11 +28,12 @@ export interface SnapshotterOptions {
  * Unpacked layers, active snapshots and cache mounts under one root directory:
  * `layers/<hex>/` (one lower dir per diffId, immutable once renamed into place),
  * `active/<random>/{upper,work}` or `{rootfs,work}` (one per prepared snapshot), `empty/` (the
- * lower dir of an image without layers) and `cache/<hex of id>/` (RUN --mount=type=cache).
- * Safe to share between processes: every layer appears by atomic rename.
+ * lower dir of an image without layers), `cache/<hex of id>/` (RUN --mount=type=cache) and
+ * `opaque/<hex>.json` (a layer's opaque directories, found once and kept beside it, see
+ * `opaqueDirs`). Safe to share between processes: every layer and record appears by atomic rename.
  */
 export class Snapshotter {
-  /** Opaque directories per layer; layers never change once unpacked, so this never goes stale. */
+  /** Opaque directories per layer, in this process (see `opaqueDirs`). */
   private readonly opaque = new Map<string, Promise<Set<string>>>();
   private resolved: Promise<'overlay' | 'copy'> | undefined;
 
@@ -105,21 +107,28 @@ export class Snapshotter {
 
   /** A fresh writable snapshot on `lowers` (bottom → top, all unpacked, else `LAYER_MISSING`). */
   async prepare(lowers: readonly Digest[]): Promise<Snapshot> {
-    for (const diffId of lowers) {
-      if (!(await this.has(diffId))) {
-        throw new RunnerError('LAYER_MISSING', `layer ${diffId} is not unpacked`, 'call unpack() first');
-      }
+    // Every step prepares a snapshot: independent checks and mkdirs run at the same time, as each
+    // file-system call is a thread-pool round trip.
+    const missing = (await Promise.all(lowers.map(async (d) => ((await this.has(d)) ? [] : [d])))).flat();
+    if (missing[0] !== undefined) {
+      throw new RunnerError('LAYER_MISSING', `layer ${missing[0]} is not unpacked`, 'call unpack() first');
     }
     const active = join(this.root, 'active');
-    await mkdir(active, { recursive: true });
-    const dir = await mkdtemp(join(active, `s-${process.pid}-`));
+    const prefix = join(active, `s-${process.pid}-`);
+    // active/ exists after the first snapshot: create it only when mkdtemp says it is missing.
+    const dir = await mkdtemp(prefix).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(active, { recursive: true });
+      return mkdtemp(prefix);
+    });
     if ((await this.kind()) === 'copy') return this.prepareCopy(lowers, dir);
     const upper = join(dir, 'upper');
     const work = join(dir, 'work');
-    // The upper dir's own attributes become those of the container's "/".
-    await mkdir(upper, { mode: 0o755 });
-    await chmod(upper, 0o755);
-    await mkdir(work, { mode: 0o700 });
+    await Promise.all([
+      // The upper dir's own attributes become those of the container's "/".
+      mkdir(upper, { mode: 0o755 }).then(() => chmod(upper, 0o755)),
+      mkdir(work, { mode: 0o700 }),
+    ]);
     const lowerDirs = lowers.length > 0 ? lowers.map((d) => this.layerDir(d)) : [await this.emptyDir()];
     return new OverlaySnapshot(lowerDirs, upper, work, dir);
   }
@@ -159,7 +168,7 @@ export class Snapshotter {
   async stat(lowers: readonly Digest[], path: string): Promise<FileHeader | undefined> {
     const layers: LayerView[] = [];
     for (const diffId of lowers)
-      layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueOf(diffId) });
+      layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueDirs(diffId) });
     return lookupPath(layers, path);
   }
 
@@ -172,12 +181,23 @@ export class Snapshotter {
       { dir: join(this.root, 'layers'), pattern: /^\.unpack-(\d+)-/ },
       { dir: join(this.root, 'active'), pattern: /^s-(\d+)-/ },
       { dir: this.root, pattern: /^\.probe-(\d+)-/ },
+      { dir: join(this.root, 'opaque'), pattern: OPAQUE_TEMP_PATTERN },
     ]);
   }
 
-  /** Removes unpacked layers not in `keep` (unpacked layers are a cache of the store's blobs). */
+  /**
+   * Removes unpacked layers not in `keep` (unpacked layers are a cache of the store's blobs) and
+   * their opaque records; returns how many layers went.
+   */
   async prune(keep: ReadonlySet<Digest>): Promise<number> {
     const keepHex = new Set([...keep].map(digestHex));
+    const records = join(this.root, 'opaque');
+    // Records first: a record without its layer is harmless (same diffId, same content), but
+    // this way none outlives its layer even when a prune is interrupted.
+    for (const name of await readdir(records).catch(() => [] as string[])) {
+      const hex = /^([0-9a-f]{64})\.json$/.exec(name)?.[1];
+      if (hex !== undefined && !keepHex.has(hex)) await rm(join(records, name), { force: true });
+    }
     let removed = 0;
     for (const name of await readdir(join(this.root, 'layers')).catch(() => [] as string[])) {
       if (!/^[0-9a-f]{64}$/.test(name) || keepHex.has(name)) continue;
@@ -197,7 +217,7 @@ export class Snapshotter {
       await mkdir(work, { mode: 0o700 });
       const layers: LayerView[] = [];
       for (const diffId of lowers)
-        layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueOf(diffId) });
+        layers.push({ dir: this.layerDir(diffId), opaque: await this.opaqueDirs(diffId) });
       await mergeLayers(layers, rootfs);
       return new CopySnapshot(rootfs, work, dir, await recordTree(rootfs));
     } catch (error) {
@@ -206,14 +226,29 @@ export class Snapshotter {
     }
   }
 
-  private opaqueOf(diffId: Digest): Promise<Set<string>> {
+  /**
+   * The opaque directories of the unpacked layer `diffId` (root-relative, "." for its root). An
+   * unpacked layer never changes, so the helper walk that finds them runs once per layer, not
+   * once per process: its result is kept in `opaque/<hex>.json` (and in memory).
+   */
+  opaqueDirs(diffId: Digest): Promise<Set<string>> {
     let found = this.opaque.get(diffId);
     if (found === undefined) {
-      found = opaqueDirs(this.layerDir(diffId));
+      found = this.loadOrWalkOpaque(diffId);
       found.catch(() => this.opaque.delete(diffId));
       this.opaque.set(diffId, found);
     }
     return found;
+  }
+
+  private async loadOrWalkOpaque(diffId: Digest): Promise<Set<string>> {
+    const records = join(this.root, 'opaque');
+    const name = `${digestHex(diffId)}.json`;
+    const recorded = await loadOpaqueRecord(join(records, name));
+    if (recorded !== undefined) return recorded;
+    const walked = await opaqueDirs(this.layerDir(diffId));
+    await saveOpaqueRecord(records, name, walked);
+    return walked;
   }
 
   private async emptyDir(): Promise<string> {

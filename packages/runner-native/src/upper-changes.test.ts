@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -78,4 +78,30 @@ it('reports what a RUN step changed: upserts, deletes, opaque directories, hardl
   } finally {
     await snapshot.release();
   }
+});
+
+it('a step that changed nothing has no changes; release removes the snapshot, changed or not', async () => {
+  const snapshotter = new Snapshotter(join(base, 'store-empty'));
+  const busybox = sha256Digest('busybox');
+  await snapshotter.unpack(busybox, layerTar(busyboxEntries()));
+  const run = async (script: string): Promise<FsChange[]> => {
+    const snapshot = await snapshotter.prepare([busybox]);
+    const result = await runStep(
+      { snapshot, args: ['/bin/sh', '-c', script], env: [], cwd: '/', network: 'none' },
+      { stdout: new StringSink(), stderr: new StringSink() },
+    );
+    expect(result.exitCode).toBe(0);
+    const changes: FsChange[] = [];
+    for await (const change of snapshot.changes()) changes.push(change);
+    await snapshot.release();
+    await snapshot.release(); // idempotent
+    return changes;
+  };
+  expect(await run('true')).toEqual([]);
+  expect((await run('mkdir -p /a/b && echo x > /a/b/c')).map((c) => c.kind)).toEqual([
+    'upsert',
+    'upsert',
+    'upsert',
+  ]);
+  expect(await readdir(join(base, 'store-empty', 'active'))).toEqual([]);
 });

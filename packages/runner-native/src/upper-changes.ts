@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import type { FsChange } from '@kiln/oci';
 import { fileTypeOf } from '@kiln/oci';
 import { headerFromStats, isWhiteout } from './header-from-stats.js';
-import { opaqueDirs } from './opaque-dirs.js';
-import { readXattrs } from './read-xattrs.js';
-import type { XattrMap } from './xattr-records.js';
+import { readTreeAttrs, type TreeAttrs } from './read-tree-attrs.js';
 
 /**
  * The overlay upper dir `upper` as a changeset, parents before children, siblings sorted by name:
@@ -13,27 +11,28 @@ import type { XattrMap } from './xattr-records.js';
  * followed by an opaque marker; everything else is an upsert. A second name of an inode becomes a
  * hardlink to the first name seen in that order. Sockets are skipped. Regular files get `open()`,
  * read lazily, so nothing is buffered. Entries carry their extended attributes (one helper walk
- * for the whole tree; overlayfs's own `trusted.overlay.*` names are left out).
+ * for the whole tree, which also finds the opaque directories; overlayfs's own
+ * `trusted.overlay.*` names are left out). An empty upper dir yields nothing and spawns nothing.
  */
 export async function* upperChanges(upper: string): AsyncGenerator<FsChange> {
-  const [opaque, xattrs] = await Promise.all([opaqueDirs(upper), readXattrs(upper)]);
-  yield* walk(upper, '', { opaque, xattrs }, new Map());
-}
-
-interface TreeFacts {
-  readonly opaque: ReadonlySet<string>;
-  readonly xattrs: XattrMap;
+  const top = readdirSync(upper);
+  // A step that changed nothing (`RUN true`, a cache-only step) is common, and the helper walk
+  // would cost a process spawn (milliseconds for a large Node process) to learn nothing: the
+  // root's own attributes and opaque flag are never part of a changeset.
+  if (top.length === 0) return;
+  yield* walk(upper, '', await readTreeAttrs(upper), new Map(), top);
 }
 
 async function* walk(
   root: string,
   dir: string,
-  facts: TreeFacts,
+  facts: TreeAttrs,
   firstNames: Map<string, string>,
+  listed?: string[],
 ): AsyncGenerator<FsChange> {
   // Synchronous calls on purpose, as in layerChangesFromDirectory: one thread-pool round trip per
   // lstat dominates upper dirs of many small files, and the pool is busy compressing meanwhile.
-  const names = readdirSync(join(root, dir)).sort();
+  const names = (listed ?? readdirSync(join(root, dir))).sort();
   for (const name of names) {
     const path = dir === '' ? name : `${dir}/${name}`;
     const full = join(root, path);

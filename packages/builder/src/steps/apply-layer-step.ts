@@ -53,18 +53,24 @@ export async function applyLayerStep(
 
 async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedStep> {
   let result: CachedStep | undefined;
+  let recorded: Promise<void> | undefined;
   await step.produce(async (changes) => {
     const nonEmpty = await peek(changes);
     const history = { created: ctx.created, created_by: step.createdBy, comment: 'buildkit.dockerfile.v0' };
-    if (!nonEmpty) {
-      result = { history: { ...history, empty_layer: true } };
-      return;
-    }
-    const layer = await ctx.store.writeLayer(nonEmpty, { sourceDateEpoch: ctx.sourceDateEpoch });
-    result = { layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history };
+    const made: CachedStep = nonEmpty
+      ? await ctx.store
+          .writeLayer(nonEmpty, { sourceDateEpoch: ctx.sourceDateEpoch })
+          .then((layer) => ({ layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history }))
+      : { history: { ...history, empty_layer: true } };
+    result = made;
+    // The layer is stored by now: record the step while `produce` releases what it holds (a RUN's
+    // snapshot), instead of after; both are file-system round trips on every step. Awaited below;
+    // the catch only keeps a failure from being unhandled when `produce` itself fails first.
+    recorded = recordStep(ctx, step.key, made);
+    recorded.catch(() => undefined);
   });
-  if (!result) throw new Error('internal: layer step produced no result');
-  await recordStep(ctx, step.key, result);
+  if (!result || !recorded) throw new Error('internal: layer step produced no result');
+  await recorded;
   return result;
 }
 

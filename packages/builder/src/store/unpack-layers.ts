@@ -13,8 +13,10 @@ export async function unpackLayers(
   snapshotter: Snapshotter,
   layers: readonly Layer[],
 ): Promise<Digest[]> {
-  for (const layer of layers) {
-    if (await snapshotter.has(layer.diffId)) continue;
+  // Every RUN asks, and the layers are nearly always there: check them all at once.
+  const present = await Promise.all(layers.map((l) => snapshotter.has(l.diffId)));
+  for (const [i, layer] of layers.entries()) {
+    if (present[i] === true) continue;
     const blob = await store.openBlob(layer.descriptor.digest);
     if (!/gzip$/.test(layer.descriptor.mediaType)) {
       await snapshotter.unpack(layer.diffId, blob);
