@@ -5,7 +5,7 @@ import type { ContentSource, LayerEntry } from './layer-entry.js';
 export interface ReadyEntry {
   readonly entry: LayerEntry;
   /** The file's bytes when read ahead, else a stream to read now (or undefined: no content). */
-  readonly source?: ContentSource | AsyncIterable<Buffer>;
+  readonly source?: ContentSource | AsyncIterable<Buffer> | Buffer;
 }
 
 export interface ReadAheadOptions {
@@ -63,12 +63,12 @@ export async function* readAhead(
       const chunks = await item.content;
       held -= item.bytes;
       fill();
-      yield { entry: item.entry, source: fromChunks(chunks) };
+      yield { entry: item.entry, source: chunks.length === 1 ? chunks[0] : fromChunks(chunks) };
     } else if (item.entry.sourcePath !== undefined && item.entry.header.size <= opts.maxFileBytes) {
       // A small host file is read synchronously: open/read/close cost microseconds, while each
       // async step is a thread-pool round trip, which dominates layers of many small files.
       fill();
-      yield { entry: item.entry, source: fromChunks([readFileSync(item.entry.sourcePath)]) };
+      yield { entry: item.entry, source: readFileSync(item.entry.sourcePath) };
     } else {
       fill();
       yield { entry: item.entry, source: item.entry.open?.() };

@@ -5,8 +5,8 @@ import type { ContentSource } from './layer-entry.js';
 import type { TarHeader } from './tar-header.js';
 
 /**
- * Writes one entry into a tar-stream pack, streaming a regular file's content with backpressure.
- * The source must yield exactly `header.size` bytes: otherwise rejects with FILE_SIZE_MISMATCH
+ * Writes one entry into a tar-stream pack, streaming a regular file's content with backpressure
+ * (or writing it at once when it is a Buffer already in memory). The source must yield exactly `header.size` bytes: otherwise rejects with FILE_SIZE_MISMATCH
  * (before a byte too many reaches the tar) and destroys the pack. The source is read to its end
  * or destroyed. Resolves once the pack has taken the whole entry. Extended attributes go into a
  * PAX header kiln encodes itself (see binaryPaxHeader), so binary values survive.
@@ -14,7 +14,7 @@ import type { TarHeader } from './tar-header.js';
 export async function writeTarEntry(
   pack: Pack,
   tarHeader: TarHeader,
-  source?: ContentSource | AsyncIterable<Buffer>,
+  source?: ContentSource | AsyncIterable<Buffer> | Buffer,
 ): Promise<void> {
   let header = tarHeader;
   if (header.xattrs !== undefined && Object.keys(header.xattrs).length > 0) {
@@ -38,7 +38,14 @@ export async function writeTarEntry(
   }
   let written = 0;
   try {
-    if (source) {
+    if (Buffer.isBuffer(source)) {
+      // Content already in memory (a small file read ahead): one write, no iteration, which is
+      // most of an entry's cost in a layer of many small files.
+      if (source.length > header.size) throw sizeMismatch(header, `more than ${header.size}`);
+      if (source.length < header.size) throw sizeMismatch(header, String(source.length));
+      written = source.length;
+      sink.write(source);
+    } else if (source) {
       for await (const chunk of source as AsyncIterable<Buffer | string>) {
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         written += buf.length;
