@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, run, storeWithBusybox, tempDir, writeContext, type Result } from './support/kiln.js';
-import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
+import {
+  hasRegistryTools,
+  remoteDigest,
+  startRegistry,
+  type RegistryServer,
+} from './support/registry-server.js';
 
 const describeRegistry = hasRegistryTools() ? describe : describe.skip;
 if (!hasRegistryTools()) console.warn('skipping kiln build --push tests: docker-registry is not installed');
@@ -14,13 +19,6 @@ function ok(r: Result): string {
   expect(r.stderr).not.toMatch(/^error/m);
   expect(r.status).toBe(0);
   return r.stdout.trim();
-}
-
-function remoteDigest(ref: string): string {
-  const out = JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])) as {
-    Digest: string;
-  };
-  return out.Digest;
 }
 
 describeRegistry('kiln build --push', () => {

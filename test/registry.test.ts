@@ -7,6 +7,7 @@ import {
   hasRegistryTools,
   startRegistry,
   type RegistryServer,
+  remoteDigest,
 } from './support/registry-server.js';
 
 const describeRegistry = hasRegistryTools() ? describe : describe.skip;
@@ -20,13 +21,6 @@ function ok(r: { status: number | null; stdout: string; stderr: string }): strin
   expect(r.stderr).not.toMatch(/^error/m);
   expect(r.status).toBe(0);
   return r.stdout.trim();
-}
-
-function remoteDigest(ref: string): string {
-  const out = JSON.parse(run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])) as {
-    Digest: string;
-  };
-  return out.Digest;
 }
 
 function rawManifest(ref: string): { mediaType?: string } {

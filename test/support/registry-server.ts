@@ -18,6 +18,13 @@ export function hasRegistryTools(): boolean {
   return spawnSync('which', ['docker-registry']).status === 0;
 }
 
+/** The manifest digest skopeo (an independent client) sees for `ref` on a plain-HTTP registry. */
+export function remoteDigest(ref: string): string {
+  const r = spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`skopeo inspect ${ref}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { Digest: string }).Digest;
+}
+
 export function hasHtpasswd(): boolean {
   return spawnSync('which', ['htpasswd']).status === 0;
 }
