@@ -349,15 +349,21 @@ static int open_target(int rootfd, const char *dst) {
 
 static void fd_path(char *out, size_t cap, int fd) { snprintf(out, cap, "/proc/self/fd/%d", fd); }
 
+/* mount(2) onto `dst` below the rootfs, reached through an fd so no symlink can redirect it. */
+static void mount_at(int rootfd, const char *src, const char *dst, const char *fstype, unsigned long flags,
+                     const char *opts) {
+  char t[64];
+  int fd = open_target(rootfd, dst);
+  fd_path(t, sizeof t, fd);
+  xmount(src, t, fstype, flags, opts);
+  close(fd);
+}
+
 /* Bind, then remount read-only keeping the flags the source mount has (the kernel refuses to
  * clear locked nosuid/nodev/noexec). The remount goes through a fresh fd: the old one still
  * names the directory under the new mount. */
 static void bind_ro(int rootfd, const char *src, const char *dst, unsigned long extra) {
-  char t[64];
-  int fd = open_target(rootfd, dst);
-  fd_path(t, sizeof t, fd);
-  xmount(src, t, NULL, MS_BIND | MS_REC, NULL);
-  close(fd);
+  mount_at(rootfd, src, dst, NULL, MS_BIND | MS_REC, NULL);
   struct statvfs sv;
   unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY | extra;
   if (statvfs(src, &sv) == 0) {
@@ -365,10 +371,7 @@ static void bind_ro(int rootfd, const char *src, const char *dst, unsigned long 
     if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
     if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
   }
-  fd = open_target(rootfd, dst);
-  fd_path(t, sizeof t, fd);
-  xmount(NULL, t, NULL, flags, NULL);
-  close(fd);
+  mount_at(rootfd, NULL, dst, NULL, flags, NULL);
 }
 
 /* bind,rw: the step may write, the host never sees it (BuildKit's throwaway overlay). A file
@@ -407,8 +410,7 @@ void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, c
     const struct user_mount *m = &ms[i];
     /* Nested in an earlier mount (a cache, a bound dir): the mount point is made there. */
     ensure_path(rootfs, NULL, m->dst + 1, m->is_dir, 1, 0);
-    char t[64], opts[64];
-    int fd;
+    char opts[64];
     switch (m->type) {
     case MOUNT_BIND:
       if (m->rw) bind_rw(rootfd, m, stage, i);
@@ -419,24 +421,15 @@ void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, c
         bind_ro(rootfd, m->host, m->dst, 0);
         break;
       }
-      fd = open_target(rootfd, m->dst);
-      fd_path(t, sizeof t, fd);
-      xmount(m->host, t, NULL, MS_BIND | MS_REC, NULL);
-      close(fd);
+      mount_at(rootfd, m->host, m->dst, NULL, MS_BIND | MS_REC, NULL);
       break;
     case MOUNT_CACHE:
-      fd = open_target(rootfd, m->dst);
-      fd_path(t, sizeof t, fd);
-      xmount(m->host, t, NULL, MS_BIND, NULL);
-      close(fd);
+      mount_at(rootfd, m->host, m->dst, NULL, MS_BIND, NULL);
       break;
     case MOUNT_TMPFS:
-      fd = open_target(rootfd, m->dst);
-      fd_path(t, sizeof t, fd);
       if (m->size) snprintf(opts, sizeof opts, "mode=1777,size=%llu", m->size);
       else snprintf(opts, sizeof opts, "mode=1777");
-      xmount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, opts);
-      close(fd);
+      mount_at(rootfd, "tmpfs", m->dst, "tmpfs", MS_NOSUID | MS_NODEV, opts);
       break;
     case MOUNT_SECRET:
       bind_ro(rootfd, m->host, m->dst, MS_NOSUID | MS_NODEV | MS_NOEXEC);
@@ -444,10 +437,7 @@ void mount_user_mounts(const char *rootfs, const struct user_mount *ms, int n, c
     case MOUNT_SSH:
       /* The socket itself (kiln's per-step proxy, whose owner and mode kiln set): a read-only
        * bind would not stop connect(), and the step must be able to reach it. */
-      fd = open_target(rootfd, m->dst);
-      fd_path(t, sizeof t, fd);
-      xmount(m->host, t, NULL, MS_BIND, NULL);
-      close(fd);
+      mount_at(rootfd, m->host, m->dst, NULL, MS_BIND, NULL);
       break;
     }
   }
