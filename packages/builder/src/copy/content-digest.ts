@@ -16,13 +16,23 @@ export async function contentDigest(entries: readonly CopyEntry[], stats?: StatC
   return (await contentDigests(entries, stats)).digest;
 }
 
-/** {@link contentDigest}, plus a short digest per entry path (to explain what changed). */
+/** What {@link contentDigests} finds: the COPY's digest and what it is made of. */
+export interface ContentDigests {
+  readonly digest: string;
+  /** A short digest of each entry (metadata and bytes) by path, to explain what changed. */
+  readonly files: Readonly<Record<string, string>>;
+  /** The sha256 (hex) of each regular file's bytes, by entry path. */
+  readonly data: ReadonlyMap<string, string>;
+}
+
+/** {@link contentDigest}, plus per-entry digests (see {@link ContentDigests}). */
 export async function contentDigests(
   entries: readonly CopyEntry[],
   stats?: StatCache,
-): Promise<{ readonly digest: string; readonly files: Readonly<Record<string, string>> }> {
+): Promise<ContentDigests> {
   const all = createHash('sha256');
   const files: Record<string, string> = {};
+  const byPath = new Map<string, string>();
   for (const e of entries) {
     const h = e.header;
     const meta = JSON.stringify([h.path, h.type, h.mode, h.uid, h.gid, h.linkname ?? '', h.size]);
@@ -31,10 +41,11 @@ export async function contentDigests(
       : e.content
         ? createHash('sha256').update(e.content).digest('hex')
         : '';
+    if (data !== '') byPath.set(h.path, data);
     all.update(meta).update(data).update('\n');
     files[h.path] = createHash('sha256').update(meta).update(data).digest('hex').slice(0, 16);
   }
-  return { digest: all.digest('hex'), files };
+  return { digest: all.digest('hex'), files, data: byPath };
 }
 
 export async function fileDigest(path: string, stats?: StatCache): Promise<string> {
