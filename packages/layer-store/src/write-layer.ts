@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform } from 'node:stream';
+import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import tar from 'tar-stream';
 import { MediaType, type Descriptor, type Digest, type FsChange } from '@kiln/oci';
 import { coalesceChunks } from './coalesce-chunks.js';
@@ -20,6 +20,12 @@ export interface Layer {
 export interface WriteLayerOptions {
   /** Seconds since the epoch; entry mtimes above it are clamped to it, whiteouts get it. */
   readonly sourceDateEpoch?: number;
+  /**
+   * Also hands the uncompressed tar, byte for byte what `diffId` digests, to this consumer (to
+   * unpack it while it is written, say). It must read the stream to its end; the layer waits for
+   * it (backpressure included), and its failure fails `writeLayer`.
+   */
+  readonly tee?: (tar: Readable) => Promise<void>;
 }
 
 /** Fixed so that the same tar always compresses to the same bytes (for a given zlib). */
@@ -42,14 +48,22 @@ export async function writeLayer(
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
   const pack = tar.pack();
   const diffHash = createHash('sha256');
+  const teeOut = opts.tee ? new PassThrough({ highWaterMark: 4 * CHUNK_BYTES }) : undefined;
+  const teeing = teeOut && opts.tee ? opts.tee(teeOut) : undefined;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       diffHash.update(chunk);
-      callback(null, chunk);
+      if (teeOut && !teeOut.write(chunk)) teeOut.once('drain', () => callback(null, chunk));
+      else callback(null, chunk);
+    },
+    flush(callback) {
+      teeOut?.end();
+      callback();
     },
   });
-  const tarBytes = pipeline(coalesceChunks(tarPackChunks(pack), CHUNK_BYTES), tap, () => {
-    // Failures reach putBlob through the destroyed stream.
+  const tarBytes = pipeline(coalesceChunks(tarPackChunks(pack), CHUNK_BYTES), tap, (err) => {
+    // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
+    if (err) teeOut?.destroy(err);
   });
   const compressed = Readable.from(parallelGzip(tarBytes, GZIP_LEVEL));
   const storing = putBlob(paths, compressed);
@@ -59,7 +73,10 @@ export async function writeLayer(
     pack.finalize();
   })();
   producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  const [produced, stored] = await Promise.allSettled([producing, storing]);
+  if (teeing)
+    teeing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  const [produced, stored, teed] = await Promise.allSettled([producing, storing, teeing]);
+  if (teed.status === 'rejected') throw teed.reason;
   if (produced.status === 'rejected') throw produced.reason;
   if (stored.status === 'rejected') throw stored.reason;
   return {

@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { rm, lutimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,6 +28,32 @@ type Entry = Extract extends AsyncIterable<infer E> ? E : never;
 
 const OPAQUE = '.wh..wh..opq';
 const WHITEOUT = '.wh.';
+
+/** Optional work an extraction does besides writing the layer (see {@link extractLayer}). */
+export interface ExtractOptions {
+  /**
+   * An older unpacked layer whose regular files may stand in for files of this one: a small file
+   * whose path, bytes (`digests`, sha256 hex by root-relative path, see digest-records), owner,
+   * mode, size and mtime are equal, and which has no extended attributes on either side, is
+   * hardlinked from `dir` instead of written. Unpacked layers are never modified, so sharing
+   * inodes between them is safe.
+   */
+  readonly reuse?: { readonly dir: string; readonly digests: ReadonlyMap<string, string> };
+  /** Filled with the sha256 (hex) of each small regular file without extended attributes, by path. */
+  readonly digests?: Map<string, string>;
+}
+
+/** Per-extraction state: the options and the directories already checked by confinedDir. */
+interface Extraction {
+  readonly opts: ExtractOptions;
+  /** Root-relative directories known to be real directories (not symlinks) in this extraction. */
+  readonly dirs: Set<string>;
+  /**
+   * Every root-relative path this extraction created (entries and implied parents). The root
+   * starts empty, so a path not in here does not exist and needs no removal first.
+   */
+  readonly made: Set<string>;
+}
 
 /** What Node cannot create itself; the helper makes it in one call after the tar is read. */
 interface Deferred {
@@ -56,7 +83,8 @@ interface Deferred {
  * PAX `SCHILY.xattr.*` records are applied last with their raw bytes (see applyXattrs): all of
  * them as root, only `user.*` otherwise; overlayfs's private names never.
  */
-export async function extractLayer(tar: Readable, root: string): Promise<void> {
+export async function extractLayer(tar: Readable, root: string, opts: ExtractOptions = {}): Promise<void> {
+  const x: Extraction = { opts, dirs: new Set(), made: new Set() };
   const deferred: Deferred = { whiteouts: [], opaques: [], nodes: [], dirTimes: [], xattrs: new Map() };
   const parser = extract();
   // tar-stream decodes PAX values as UTF-8; the scanner keeps binary xattr values intact.
@@ -70,7 +98,8 @@ export async function extractLayer(tar: Readable, root: string): Promise<void> {
   const feeding = pipeline(tar, scan, parser);
   feeding.catch(() => undefined); // surfaced through the iterator below
   try {
-    for await (const entry of parser) await extractEntry(root, entry, deferred, scanner.take());
+    for await (const entry of parser)
+      await extractEntry(root, entry, { x, deferred, xattrs: scanner.take() });
     await feeding;
   } catch (error) {
     tar.destroy();
@@ -82,9 +111,9 @@ export async function extractLayer(tar: Readable, root: string): Promise<void> {
 async function extractEntry(
   root: string,
   entry: Entry,
-  deferred: Deferred,
-  xattrs: TarXattrs | undefined,
+  at: { readonly x: Extraction; readonly deferred: Deferred; readonly xattrs: TarXattrs | undefined },
 ): Promise<void> {
+  const { x, deferred, xattrs } = at;
   const header = entry.header;
   if (header.name.includes('\0') || (header.linkname ?? '').includes('\0')) {
     throw new RunnerError(
@@ -104,7 +133,7 @@ async function extractEntry(
     return;
   }
   const parentParts = parts.slice(0, -1);
-  const parent = await confinedDir(root, parentParts, true);
+  const parent = await knownDir(root, parentParts, x);
   if (name === OPAQUE) {
     entry.resume();
     deferred.opaques.push(parentParts);
@@ -116,15 +145,18 @@ async function extractEntry(
     if (hidden === '' || hidden === '.' || hidden === '..') {
       throw new RunnerError('UNSAFE_PATH', `invalid whiteout "${header.name}"`);
     }
-    await removeExisting(join(parent, hidden), false);
+    const gone = [...parentParts, hidden];
+    if (x.made.has(gone.join('/')) && (await removeExisting(join(parent, hidden), false)))
+      forget(x.dirs, gone);
     deferred.whiteouts.push([...parentParts, hidden]);
     return;
   }
   const path = join(parent, name);
-  await removeExisting(path, header.type === 'directory');
-  await writeEntry(root, path, parts, entry, deferred);
-  // A later entry of the same name replaces the earlier one's attributes; a hardlink has its target's.
   const rel = parts.join('/');
+  if (x.made.has(rel) && (await removeExisting(path, header.type === 'directory'))) forget(x.dirs, parts);
+  x.made.add(rel);
+  await writeEntry(root, path, parts, entry, { x, deferred, plain: xattrs === undefined });
+  // A later entry of the same name replaces the earlier one's attributes; a hardlink has its target's.
   if (xattrs !== undefined && header.type !== 'link') deferred.xattrs.set(rel, { parts, xattrs });
   else deferred.xattrs.delete(rel);
 }
@@ -134,8 +166,9 @@ async function writeEntry(
   path: string,
   parts: string[],
   entry: Entry,
-  deferred: Deferred,
+  at: { readonly x: Extraction; readonly deferred: Deferred; readonly plain: boolean },
 ): Promise<void> {
+  const { deferred } = at;
   const header = entry.header;
   const rel = parts.join('/');
   switch (header.type) {
@@ -144,8 +177,9 @@ async function writeEntry(
       // The parser destroys the entry when the tar ends early; a pipeline from it would never settle.
       if (entry.destroying) throw new RunnerError('UNPACK_FAILED', `layer tar ends inside "${rel}"`);
       // O_EXCL: never write through a symlink that could have appeared at this name.
-      if ((header.size ?? 0) <= SMALL_FILE_BYTES) await writeSmallFile(entry, path);
-      else await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      if ((header.size ?? 0) > SMALL_FILE_BYTES)
+        await pipeline(entry, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+      else if (await writeSmallFile(entry, path, { rel, opts: at.x.opts, plain: at.plain })) return;
       await applyAttributes(path, header);
       return;
     case 'directory':
@@ -196,11 +230,38 @@ async function writeEntry(
   }
 }
 
-/** A later entry replaces an earlier one, except that a directory merges into a directory. */
-async function removeExisting(path: string, isDir: boolean): Promise<void> {
+/**
+ * A later entry replaces an earlier one, except that a directory merges into a directory.
+ * True when something was removed.
+ */
+async function removeExisting(path: string, isDir: boolean): Promise<boolean> {
   const st = lstatSync(path, { throwIfNoEntry: false });
-  if (st === undefined || (isDir && st.isDirectory())) return;
+  if (st === undefined || (isDir && st.isDirectory())) return false;
   await rm(path, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * confinedDir (creating missing parents), skipping the checks for directories this extraction
+ * already made or checked: most entries share their parents. Sound because `dirs` forgets a path
+ * (and everything below it) whenever the path is removed or replaced (see `forget`).
+ */
+async function knownDir(root: string, parts: readonly string[], x: Extraction): Promise<string> {
+  const rel = parts.join('/');
+  if (parts.length === 0 || x.dirs.has(rel)) return parts.length === 0 ? root : join(root, rel);
+  const dir = await confinedDir(root, parts, true);
+  for (let i = 1; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join('/');
+    x.dirs.add(p);
+    x.made.add(p);
+  }
+  return dir;
+}
+
+/** Drops `parts` and everything below it from the known directories (it was removed or replaced). */
+function forget(dirs: Set<string>, parts: readonly string[]): void {
+  const rel = parts.join('/');
+  for (const d of dirs) if (d === rel || d.startsWith(`${rel}/`)) dirs.delete(d);
 }
 
 /** Files up to this size are gathered in memory and written with one synchronous call. */
@@ -208,16 +269,64 @@ const SMALL_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads a small entry to its end and writes it in one go (exclusive create, mode 0600 until
- * attributes are applied): far fewer round trips than a write stream per file.
+ * attributes are applied): far fewer round trips than a write stream per file. With
+ * `opts.reuse`, an equal file of the older layer is hardlinked instead (see ExtractOptions):
+ * true then, and the file already has its attributes. `plain`: the entry has no xattrs.
  */
-async function writeSmallFile(entry: Entry, path: string): Promise<void> {
+async function writeSmallFile(
+  entry: Entry,
+  path: string,
+  at: { readonly rel: string; readonly opts: ExtractOptions; readonly plain: boolean },
+): Promise<boolean> {
   const chunks: Buffer[] = [];
   for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+  const data = Buffer.concat(chunks);
+  const { reuse, digests } = at.opts;
+  const known = at.plain ? reuse?.digests.get(at.rel) : undefined;
+  const digest =
+    at.plain && (known !== undefined || digests)
+      ? createHash('sha256').update(data).digest('hex')
+      : undefined;
+  if (digest !== undefined) digests?.set(at.rel, digest);
+  if (
+    reuse &&
+    known !== undefined &&
+    known === digest &&
+    linkEqual(join(reuse.dir, at.rel), path, entry.header)
+  )
+    return true;
   const fd = openSync(path, 'wx', 0o600);
   try {
-    writeFileSync(fd, Buffer.concat(chunks));
+    writeFileSync(fd, data);
   } finally {
     closeSync(fd);
+  }
+  return false;
+}
+
+/**
+ * Hardlinks `candidate` (a file of an older unpacked layer) to `path` when its owner, mode, size
+ * and mtime are what `header` says; false when they differ or the link fails (a full link count,
+ * say), and the caller writes the file instead. Only ids are compared in a user namespace too:
+ * the older layer was unpacked by the same rules.
+ */
+function linkEqual(candidate: string, path: string, header: Header): boolean {
+  const st = lstatSync(candidate, { throwIfNoEntry: false });
+  if (
+    st === undefined ||
+    !st.isFile() ||
+    st.size !== (header.size ?? 0) ||
+    (st.mode & 0o7777) !== ((header.mode ?? 0o644) & 0o7777) ||
+    st.uid !== (header.uid ?? 0) ||
+    st.gid !== (header.gid ?? 0) ||
+    st.mtimeMs !== (header.mtime ?? new Date(0)).getTime()
+  )
+    return false;
+  try {
+    linkSync(candidate, path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,12 @@
 export { RunnerError, type RunnerErrorCode } from './runner-error.js';
 export { helperPath } from './helper-path.js';
 export type { Snapshot, OverlaySnapshotLayout, CopySnapshotLayout } from './snapshot.js';
-export { Snapshotter, type SnapshotterKind, type SnapshotterOptions } from './snapshotter.js';
+export {
+  Snapshotter,
+  type SnapshotterKind,
+  type SnapshotterOptions,
+  type StagedLayer,
+} from './snapshotter.js';
 export type {
   RunMount,
   BindMount,

@@ -14,8 +14,13 @@ export class OverlaySnapshot implements OverlaySnapshotLayout {
     private readonly dir: string,
   ) {}
 
+  /** The upper dir's opaque directories, as the last full read of `changes()` found them. */
+  opaqueFound: ReadonlySet<string> = new Set();
+
   changes(): AsyncIterable<FsChange> {
-    return upperChanges(this.upperDir);
+    return upperChanges(this.upperDir, (facts) => {
+      this.opaqueFound = facts.opaque;
+    });
   }
 
   async release(): Promise<void> {

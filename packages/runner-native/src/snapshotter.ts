@@ -1,5 +1,5 @@
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, sha256Digest, type Digest, type FileHeader } from '@kiln/oci';
 import { CopySnapshot } from './copy-snapshot.js';
@@ -8,7 +8,9 @@ import { extractLayer } from './extract-layer.js';
 import { lookupPath, type LayerView } from './lookup-path.js';
 import { mergeLayers } from './merge-layers.js';
 import { opaqueDirs } from './opaque-dirs.js';
-import { loadOpaqueRecord, OPAQUE_TEMP_PATTERN, saveOpaqueRecord } from './opaque-records.js';
+import { loadDigestRecord, saveDigestRecord } from './digest-records.js';
+import { loadOpaqueRecord, saveOpaqueRecord } from './opaque-records.js';
+import { RECORD_TEMP_PATTERN } from './layer-records.js';
 import { removeOrphans } from './remove-orphans.js';
 import { OverlaySnapshot } from './overlay-snapshot.js';
 import { probeOverlay } from './probe-overlay.js';
@@ -18,6 +20,16 @@ import type { Snapshot } from './snapshot.js';
 
 /** `overlay`: overlayfs snapshots; `copy`: plain copies diffed by walking (hosts without overlayfs); `auto`: overlay when a probe mount works. */
 export type SnapshotterKind = 'overlay' | 'copy' | 'auto';
+
+/** A layer being unpacked before its diffId is known (see `Snapshotter.stage`). */
+export interface StagedLayer {
+  /** Unpacks the uncompressed tar (read to its end, or destroyed on error). */
+  extract(tar: Readable): Promise<void>;
+  /** Puts the unpacked layer in place as `diffId` (kept as is when it already exists). */
+  commit(diffId: Digest): Promise<void>;
+  /** Removes what was unpacked. */
+  discard(): Promise<void>;
+}
 
 export interface SnapshotterOptions {
   /** Default `auto`. */
@@ -30,7 +42,7 @@ export interface SnapshotterOptions {
  * `active/<random>/{upper,work}` or `{rootfs,work}` (one per prepared snapshot), `empty/` (the
  * lower dir of an image without layers), `cache/<hex of id>/` (RUN --mount=type=cache) and
  * `opaque/<hex>.json` (a layer's opaque directories, found once and kept beside it, see
- * `opaqueDirs`). Safe to share between processes: every layer and record appears by atomic rename.
+ * `opaqueDirs`), `digests/<hex>.json` (the digests of a staged layer's files, see `stage`). Safe to share between processes: every layer and record appears by atomic rename.
  */
 export class Snapshotter {
   /** Opaque directories per layer, in this process (see `opaqueDirs`). */
@@ -91,10 +103,7 @@ export class Snapshotter {
       // mkdtemp makes 0700; a layer root is the container's "/" unless its tar says otherwise.
       await chmod(tmp, 0o755);
       await extractLayer(tar, tmp);
-      await rename(tmp, this.layerDir(diffId)).catch(async (error: NodeJS.ErrnoException) => {
-        const lostRace = (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') && (await this.has(diffId));
-        if (!lostRace) throw error;
-      });
+      await this.placeLayer(tmp, diffId);
     } catch (error) {
       if (error instanceof RunnerError) throw error;
       throw new RunnerError('UNPACK_FAILED', `cannot unpack layer ${diffId}: ${String(error)}`, undefined, {
@@ -103,6 +112,99 @@ export class Snapshotter {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Starts unpacking a layer whose diffId is not known yet, typically while it is being written
+   * (writeLayer's `tee`): `extract(tar)` unpacks the uncompressed tar into a staging dir, with the
+   * safety of `unpack`; then exactly one of `commit(diffId)` (renamed into place, or dropped when
+   * the layer is already there) and `discard()`. With `reuse`, the unpacked layer of that diffId
+   * (if any, with a digest record) lends its equal files as hardlinks (see extractLayer), which
+   * turns a rebuild that changes one file of thousands into links. The digests of this layer's
+   * files are recorded at commit, for the next one.
+   */
+  async stage(opts: { readonly reuse?: Digest } = {}): Promise<StagedLayer> {
+    requireRoot('unpacking a layer');
+    const layers = join(this.root, 'layers');
+    await mkdir(layers, { recursive: true });
+    const tmp = await mkdtemp(join(layers, `.unpack-${process.pid}-`));
+    await chmod(tmp, 0o755);
+    const reuse =
+      opts.reuse !== undefined && (await this.has(opts.reuse))
+        ? await loadDigestRecord(join(this.root, 'digests', `${digestHex(opts.reuse)}.json`))
+        : undefined;
+    const digests = new Map<string, string>();
+    let done = false;
+    const finish = async (): Promise<void> => {
+      done = true;
+      await rm(tmp, { recursive: true, force: true });
+    };
+    return {
+      extract: async (tar) => {
+        try {
+          await extractLayer(tar, tmp, {
+            digests,
+            ...(reuse && opts.reuse !== undefined
+              ? { reuse: { dir: this.layerDir(opts.reuse), digests: reuse } }
+              : {}),
+          });
+        } catch (error) {
+          if (error instanceof RunnerError) throw error;
+          throw new RunnerError('UNPACK_FAILED', `cannot unpack a new layer: ${String(error)}`, undefined, {
+            cause: error,
+          });
+        }
+      },
+      commit: async (diffId) => {
+        if (done) throw new Error('internal: staged layer committed twice');
+        try {
+          if (await this.placeLayer(tmp, diffId)) {
+            // Records only after the layer is in place: one without its layer is never read.
+            await saveDigestRecord(join(this.root, 'digests'), `${digestHex(diffId)}.json`, digests);
+          }
+        } finally {
+          await finish();
+        }
+      },
+      discard: finish,
+    };
+  }
+
+  /**
+   * Makes the upper dir of `snapshot` (prepared here, its step exited) the unpacked layer
+   * `diffId`, as containerd's overlay snapshotter commits: an upper dir is already in lower-dir
+   * form (whiteout devices, opaque markers), so the layer is not unpacked again from its blob.
+   * The caller promises that the layer's tar has exactly the upper's content (no mtime clamping);
+   * its root gets a layer root's attributes (root-owned, 0755). Returns false, changing nothing,
+   * for copy snapshots, persistent ones, or when the layer is already unpacked; release() the
+   * snapshot either way.
+   */
+  async adoptUpper(snapshot: Snapshot, diffId: Digest): Promise<boolean> {
+    if (
+      !(snapshot instanceof OverlaySnapshot) ||
+      !snapshot.upperDir.startsWith(join(this.root, 'active') + sep)
+    )
+      return false;
+    if (await this.has(diffId)) return false;
+    await chown(snapshot.upperDir, 0, 0);
+    await chmod(snapshot.upperDir, 0o755);
+    const opaque = snapshot.opaqueFound;
+    if (!(await this.placeLayer(snapshot.upperDir, diffId))) return false;
+    this.opaque.set(diffId, Promise.resolve(new Set(opaque)));
+    await saveOpaqueRecord(join(this.root, 'opaque'), `${digestHex(diffId)}.json`, opaque);
+    return true;
+  }
+
+  /** Renames `dir` to the layer dir of `diffId`; false when that layer already exists. */
+  private async placeLayer(dir: string, diffId: Digest): Promise<boolean> {
+    return rename(dir, this.layerDir(diffId)).then(
+      () => true,
+      async (error: NodeJS.ErrnoException) => {
+        const lostRace = (error.code === 'ENOTEMPTY' || error.code === 'EEXIST') && (await this.has(diffId));
+        if (!lostRace) throw error;
+        return false;
+      },
+    );
   }
 
   /** A fresh writable snapshot on `lowers` (bottom → top, all unpacked, else `LAYER_MISSING`). */
@@ -181,7 +283,8 @@ export class Snapshotter {
       { dir: join(this.root, 'layers'), pattern: /^\.unpack-(\d+)-/ },
       { dir: join(this.root, 'active'), pattern: /^s-(\d+)-/ },
       { dir: this.root, pattern: /^\.probe-(\d+)-/ },
-      { dir: join(this.root, 'opaque'), pattern: OPAQUE_TEMP_PATTERN },
+      { dir: join(this.root, 'opaque'), pattern: RECORD_TEMP_PATTERN },
+      { dir: join(this.root, 'digests'), pattern: RECORD_TEMP_PATTERN },
     ]);
   }
 
@@ -191,12 +294,13 @@ export class Snapshotter {
    */
   async prune(keep: ReadonlySet<Digest>): Promise<number> {
     const keepHex = new Set([...keep].map(digestHex));
-    const records = join(this.root, 'opaque');
     // Records first: a record without its layer is harmless (same diffId, same content), but
     // this way none outlives its layer even when a prune is interrupted.
-    for (const name of await readdir(records).catch(() => [] as string[])) {
-      const hex = /^([0-9a-f]{64})\.json$/.exec(name)?.[1];
-      if (hex !== undefined && !keepHex.has(hex)) await rm(join(records, name), { force: true });
+    for (const records of [join(this.root, 'opaque'), join(this.root, 'digests')]) {
+      for (const name of await readdir(records).catch(() => [] as string[])) {
+        const hex = /^([0-9a-f]{64})\.json$/.exec(name)?.[1];
+        if (hex !== undefined && !keepHex.has(hex)) await rm(join(records, name), { force: true });
+      }
     }
     let removed = 0;
     for (const name of await readdir(join(this.root, 'layers')).catch(() => [] as string[])) {

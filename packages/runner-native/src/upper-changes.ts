@@ -10,17 +10,22 @@ import { readTreeAttrs, type TreeAttrs } from './read-tree-attrs.js';
  * a whiteout (char device 0/0) is a delete; an opaque directory is an upsert of the directory
  * followed by an opaque marker; everything else is an upsert. A second name of an inode becomes a
  * hardlink to the first name seen in that order. Sockets are skipped. Regular files get `open()`,
- * read lazily, so nothing is buffered. Entries carry their extended attributes (one helper walk
+ * read lazily, so nothing is buffered. `onAttrs` is given the walk's findings (opaque dirs, xattrs). Entries carry their extended attributes (one helper walk
  * for the whole tree, which also finds the opaque directories; overlayfs's own
  * `trusted.overlay.*` names are left out). An empty upper dir yields nothing and spawns nothing.
  */
-export async function* upperChanges(upper: string): AsyncGenerator<FsChange> {
+export async function* upperChanges(
+  upper: string,
+  onAttrs?: (facts: TreeAttrs) => void,
+): AsyncGenerator<FsChange> {
   const top = readdirSync(upper);
   // A step that changed nothing (`RUN true`, a cache-only step) is common, and the helper walk
   // would cost a process spawn (milliseconds for a large Node process) to learn nothing: the
   // root's own attributes and opaque flag are never part of a changeset.
   if (top.length === 0) return;
-  yield* walk(upper, '', await readTreeAttrs(upper), new Map(), top);
+  const facts = await readTreeAttrs(upper);
+  onAttrs?.(facts);
+  yield* walk(upper, '', facts, new Map(), top);
 }
 
 async function* walk(

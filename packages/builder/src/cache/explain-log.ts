@@ -51,6 +51,21 @@ export class ExplainLog {
       : { previous: false, reasons: [] };
   }
 
+  /**
+   * Records the layer a step's inputs gave (cached or computed), kept with the inputs (under
+   * `layer`, which explanations ignore) for the next build's {@link previousLayer}.
+   */
+  recordLayer(slot: string, diffId: string): void {
+    const inputs = this.current.get(slot);
+    if (inputs) this.current.set(slot, { ...inputs, layer: diffId });
+  }
+
+  /** The diffID of the layer the previous build's step in `slot` gave, when it gave one. */
+  previousLayer(slot: string): string | undefined {
+    const layer = this.previous.get(slot)?.layer;
+    return typeof layer === 'string' ? layer : undefined;
+  }
+
   /** Saves this build's inputs (after a successful build), atomically. */
   async save(): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true });
@@ -69,7 +84,7 @@ const MAX_FILES_LISTED = 5;
 export function explainDifference(before: StepInputs, after: StepInputs): string[] {
   const reasons: string[] = [];
   for (const field of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (field === 'parent' || field === 'files') continue;
+    if (field === 'parent' || field === 'files' || field === 'layer') continue;
     const a = before[field];
     const b = after[field];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;

@@ -1,16 +1,28 @@
+import type { Readable } from 'node:stream';
+import type { Layer } from '@kiln/layer-store';
 import type { FsChange } from '@kiln/oci';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
 import type { StepInputs } from '../cache/explain-log.js';
 import type { StepContext } from './step-context.js';
 
+/** Writes a step's changes as a layer (see LayerStep.produce). */
+export type LayerWriter = (
+  changes: AsyncIterable<FsChange>,
+  opts?: { readonly tee?: (tar: Readable) => Promise<void> },
+) => Promise<Layer | undefined>;
+
 /** A step that adds a layer: its progress id, cache key, history text, and how to make its changes. */
 export interface LayerStep {
   readonly id: number;
   readonly key: string;
   readonly createdBy: string;
-  /** Produces the changes and hands them to `write` while its resources (a snapshot) are alive. */
-  readonly produce: (write: (changes: AsyncIterable<FsChange>) => Promise<void>) => Promise<void>;
+  /**
+   * Produces the changes and hands them to `write` while its resources (a snapshot) are alive.
+   * `write` resolves to the stored layer (undefined when there were no changes); `tee` also gets
+   * the layer's uncompressed tar as it is written (see WriteLayerOptions).
+   */
+  readonly produce: (write: LayerWriter) => Promise<void>;
   /** What went into `key`, by field, and where the step is (`<stage>:<line>`), to explain misses. */
   readonly explain?: { readonly slot: string; readonly inputs: StepInputs };
 }
@@ -31,21 +43,25 @@ export async function applyLayerStep(
     const reasons = why.reasons.length > 0 ? why.reasons : ['the cache entry is gone (pruned or --no-cache)'];
     ctx.reporter.event({ type: 'step-explain', id: step.id, reasons });
   }
+  const done = (result: CachedStep): StageState => {
+    if (step.explain && result.layer) ctx.explain?.recordLayer(step.explain.slot, result.layer.diffId);
+    return appendStep(state, step.key, result, ctx);
+  };
   if (cached) {
     ctx.reporter.event({ type: 'step-cached', id: step.id });
-    return appendStep(state, step.key, cached, ctx);
+    return done(cached);
   }
   // Identical steps in stages running at the same time are computed once.
   const running = ctx.inflight.get(step.key);
   if (running) {
     const result = await running;
     ctx.reporter.event({ type: 'step-cached', id: step.id });
-    return appendStep(state, step.key, result, ctx);
+    return done(result);
   }
   const computing = computeStep(ctx, step);
   ctx.inflight.set(step.key, computing);
   try {
-    return appendStep(state, step.key, await computing, ctx);
+    return done(await computing);
   } finally {
     ctx.inflight.delete(step.key);
   }
@@ -54,12 +70,15 @@ export async function applyLayerStep(
 async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedStep> {
   let result: CachedStep | undefined;
   let recorded: Promise<void> | undefined;
-  await step.produce(async (changes) => {
+  await step.produce(async (changes, opts) => {
     const nonEmpty = await peek(changes);
     const history = { created: ctx.created, created_by: step.createdBy, comment: 'buildkit.dockerfile.v0' };
     const made: CachedStep = nonEmpty
       ? await ctx.store
-          .writeLayer(nonEmpty, { sourceDateEpoch: ctx.sourceDateEpoch })
+          .writeLayer(nonEmpty, {
+            sourceDateEpoch: ctx.sourceDateEpoch,
+            ...(opts?.tee ? { tee: opts.tee } : {}),
+          })
           .then((layer) => ({ layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history }))
       : { history: { ...history, empty_layer: true } };
     result = made;
@@ -68,6 +87,7 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
     // the catch only keeps a failure from being unhandled when `produce` itself fails first.
     recorded = recordStep(ctx, step.key, made);
     recorded.catch(() => undefined);
+    return made.layer;
   });
   if (!result || !recorded) throw new Error('internal: layer step produced no result');
   await recorded;

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { FsChange } from '@kiln/oci';
+import type { Digest, FsChange } from '@kiln/oci';
 import { chompHeredoc, type Copy, type Heredoc } from '@kiln/parser';
 import { MergedTree } from '@kiln/runner-native';
 import { imageState, resolveLocalImage } from '../base/initial-state.js';
@@ -188,12 +188,13 @@ export async function copyInstruction(
       source: from?.key ?? 'context',
     });
     const chown = ins.chown === undefined ? undefined : owner;
+    const slot = `${ctx.stageIndex ?? 0}:${ins.range.start.line}`;
     return await applyLayerStep(state, ctx, {
       id,
       key,
       createdBy,
       explain: {
-        slot: `${ctx.stageIndex ?? 0}:${ins.range.start.line}`,
+        slot,
         inputs: {
           parent: state.key,
           instruction: createdBy,
@@ -202,13 +203,25 @@ export async function copyInstruction(
           files,
         },
       },
-      produce: (write) =>
-        write(
-          mergeChanges([
+      produce: async (write) => {
+        // The layer is unpacked while it is written (the next step needs it as a lower), not
+        // unpacked again from its blob; files equal to those of this step's layer in the last
+        // build are hardlinked from it (a rebuild after one file of thousands changed).
+        const previous = ctx.explain?.previousLayer(slot);
+        const staged = await ctx.snapshotter.stage(previous ? { reuse: previous as Digest } : {});
+        try {
+          const changes = mergeChanges([
             copyChanges(entries),
             ...archives.map((a) => archiveChanges(a, a.dest, scratch.path, chown)),
-          ]),
-        ),
+          ]);
+          const layer = await write(changes, { tee: (tar) => staged.extract(tar) });
+          if (layer) await staged.commit(layer.diffId);
+          else await staged.discard();
+        } catch (error) {
+          await staged.discard();
+          throw error;
+        }
+      },
     });
   } finally {
     await scratch.remove();

@@ -115,7 +115,11 @@ export async function runInstruction(
             { location, detail: tail.text(), ...(hint !== undefined ? { hint } : {}) },
           );
         }
-        await write(snapshot.changes());
+        const layer = await write(snapshot.changes());
+        // The upper dir is that layer unpacked, unless the tar clamped its mtimes: keep it as the
+        // layer's snapshot instead of unpacking the blob again for the next step.
+        if (layer && ctx.sourceDateEpoch === undefined)
+          await ctx.snapshotter.adoptUpper(snapshot, layer.diffId);
       } finally {
         await snapshot.release();
       }

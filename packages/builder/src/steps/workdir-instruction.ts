@@ -43,6 +43,8 @@ export async function workdirInstruction(
     id,
     key: cacheKey(next.key, { step: 'WORKDIR', dir, mtime: ctx.sourceDateEpoch ?? 0 }),
     createdBy,
-    produce: (write) => write(copyChanges(dirs)),
+    produce: async (write) => {
+      await write(copyChanges(dirs));
+    },
   });
 }
