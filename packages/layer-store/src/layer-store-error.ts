@@ -17,7 +17,8 @@ export type LayerStoreErrorCode =
   | 'INCOMPATIBLE_MEDIA_TYPE'
   | 'INVALID_ARCHIVE'
   | 'INVALID_SETTING'
-  | 'LAYER_MISMATCH';
+  | 'LAYER_MISMATCH'
+  | 'WRITE_FAILED';
 
 /** The one error class of @kiln/layer-store: a string code, a message, an optional hint and cause. */
 export class LayerStoreError extends Error {

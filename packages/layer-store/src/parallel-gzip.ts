@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { deflateRaw, gzip, type ZlibOptions } from 'node:zlib';
@@ -10,6 +11,16 @@ export const GZIP_BLOCK_BYTES = 1024 * 1024;
 /** A block whose first bytes do not shrink below this ratio at level 1 is stored, not compressed. */
 const INCOMPRESSIBLE_RATIO = 0.97;
 const PROBE_BYTES = 64 * 1024;
+
+/**
+ * Members an earlier blob already holds (see gzipMemberMemo): `find` returns the stored member
+ * for an input block (by the block's sha256, hex) or undefined; `add` is told every member of
+ * this output in order, with its input block's hash and its length.
+ */
+export interface GzipMemo {
+  find(hash: string, block: Buffer): Promise<Buffer | undefined>;
+  add(hash: string, length: number): void;
+}
 
 /**
  * Gzip on every core, deterministically: the input is cut into fixed 1 MiB blocks, each block is
@@ -26,20 +37,29 @@ const PROBE_BYTES = 64 * 1024;
 export async function* parallelGzip(
   input: AsyncIterable<Buffer>,
   level: number,
-  parallel = Math.max(4, 2 * availableParallelism()),
+  opts: { readonly parallel?: number; readonly memo?: GzipMemo } = {},
 ): AsyncGenerator<Buffer> {
-  const inFlight: Promise<Buffer>[] = [];
+  const parallel = opts.parallel ?? Math.max(4, 2 * availableParallelism());
+  const { memo } = opts;
+  const inFlight: { readonly hash: string; readonly member: Promise<Buffer> }[] = [];
   let pending: Buffer[] = [];
   let held = 0;
-  const launch = (block: Buffer): void => {
+  const compress = async (block: Buffer): Promise<Buffer> =>
     // One output buffer for the whole member: zlib's default 16 KiB chunks cost a thread-pool
     // round trip and a copy each (1.35x slower on stored blocks, measured). The chunk size also
     // shapes stored (level 0) blocks, so it is a constant: same input, same bytes.
-    const p = compressible(block).then((yes) =>
-      gzipAsync(block, { level: yes ? level : 0, chunkSize: GZIP_BLOCK_BYTES + 4096 }),
-    );
-    p.catch(() => undefined);
-    inFlight.push(p);
+    gzipAsync(block, { level: (await compressible(block)) ? level : 0, chunkSize: GZIP_BLOCK_BYTES + 4096 });
+  const launch = (block: Buffer): void => {
+    const hash = memo ? createHash('sha256').update(block).digest('hex') : '';
+    const member = memo ? memo.find(hash, block).then((found) => found ?? compress(block)) : compress(block);
+    member.catch(() => undefined);
+    inFlight.push({ hash, member });
+  };
+  const next = async (): Promise<Buffer> => {
+    const { hash, member } = inFlight.shift() as (typeof inFlight)[number];
+    const out = await member;
+    memo?.add(hash, out.length);
+    return out;
   };
   for await (const chunk of input) {
     pending.push(chunk);
@@ -50,11 +70,11 @@ export async function* parallelGzip(
       const rest = all.subarray(GZIP_BLOCK_BYTES);
       pending = rest.length > 0 ? [rest] : [];
       held = rest.length;
-      while (inFlight.length >= parallel) yield await (inFlight.shift() as Promise<Buffer>);
+      while (inFlight.length >= parallel) yield await next();
     }
   }
   if (held > 0 || inFlight.length === 0) launch(Buffer.concat(pending, held));
-  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
+  while (inFlight.length > 0) yield await next();
 }
 
 async function compressible(block: Buffer): Promise<boolean> {

@@ -3,6 +3,8 @@ import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import tar from 'tar-stream';
 import { MediaType, type Descriptor, type Digest, type FsChange } from '@kiln/oci';
 import { coalesceChunks } from './coalesce-chunks.js';
+import { gzipMemberMemo } from './gzip-member-memo.js';
+import { LayerStoreError } from './layer-store-error.js';
 import { collectLayerEntries } from './collect-layer-entries.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { readAhead } from './read-ahead.js';
@@ -26,6 +28,12 @@ export interface WriteLayerOptions {
    * it (backpressure included), and its failure fails `writeLayer`.
    */
   readonly tee?: (tar: Readable) => Promise<void>;
+  /**
+   * The blob of an earlier layer likely to share much of this one (the same step's layer in the
+   * last build): its gzip members are reused for equal 1 MiB blocks instead of compressing them
+   * again (see gzipMemberMemo). The output bytes are the same either way.
+   */
+  readonly reuse?: Digest;
 }
 
 /** Fixed so that the same tar always compresses to the same bytes (for a given zlib). */
@@ -49,12 +57,34 @@ export async function writeLayer(
   const pack = tar.pack();
   const diffHash = createHash('sha256');
   const teeOut = opts.tee ? new PassThrough({ highWaterMark: 4 * CHUNK_BYTES }) : undefined;
+  // The consumer sees a failure through its own reading; a consumer that never read must not
+  // turn it into an unhandled 'error' event.
+  teeOut?.on('error', () => undefined);
   const teeing = teeOut && opts.tee ? opts.tee(teeOut) : undefined;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       diffHash.update(chunk);
-      if (teeOut && !teeOut.write(chunk)) teeOut.once('drain', () => callback(null, chunk));
-      else callback(null, chunk);
+      // A consumer that stopped (destroyed its stream) fails the layer; one that is slow is waited for.
+      const stopped = (): LayerStoreError =>
+        new LayerStoreError('WRITE_FAILED', 'the consumer of the layer tar stopped reading');
+      if (teeOut?.destroyed) {
+        callback(stopped());
+        return;
+      }
+      if (!teeOut || teeOut.write(chunk)) {
+        callback(null, chunk);
+        return;
+      }
+      const onDrain = (): void => {
+        teeOut.off('close', onClose);
+        callback(null, chunk);
+      };
+      const onClose = (): void => {
+        teeOut.off('drain', onDrain);
+        callback(stopped());
+      };
+      teeOut.once('drain', onDrain);
+      teeOut.once('close', onClose);
     },
     flush(callback) {
       teeOut?.end();
@@ -65,8 +95,9 @@ export async function writeLayer(
     // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
     if (err) teeOut?.destroy(err);
   });
-  const compressed = Readable.from(parallelGzip(tarBytes, GZIP_LEVEL));
-  const storing = putBlob(paths, compressed);
+  const members = await gzipMemberMemo(paths, GZIP_LEVEL, opts.reuse);
+  const compressed = Readable.from(parallelGzip(tarBytes, GZIP_LEVEL, { memo: members.memo }));
+  const storing = putBlob(paths, compressed).finally(() => members.close());
   const producing = (async () => {
     for await (const { entry, source } of readAhead(entries, READ_AHEAD))
       await writeTarEntry(pack, entry.header, source);
@@ -74,11 +105,16 @@ export async function writeLayer(
   })();
   producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
   if (teeing)
-    teeing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+    teeing.catch((err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      teeOut?.destroy(error);
+      pack.destroy(error);
+    });
   const [produced, stored, teed] = await Promise.allSettled([producing, storing, teeing]);
   if (teed.status === 'rejected') throw teed.reason;
   if (produced.status === 'rejected') throw produced.reason;
   if (stored.status === 'rejected') throw stored.reason;
+  await members.save(stored.value.digest);
   return {
     descriptor: { mediaType: MediaType.LayerTarGzip, digest: stored.value.digest, size: stored.value.size },
     diffId: `sha256:${diffHash.digest('hex')}` as Digest,

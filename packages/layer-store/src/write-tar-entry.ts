@@ -50,7 +50,7 @@ export async function writeTarEntry(
         const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
         written += buf.length;
         if (written > header.size) throw sizeMismatch(header, `more than ${header.size}`);
-        if (!sink.write(buf)) await drained(sink);
+        if (!sink.write(buf)) await drained(sink, pack);
       }
     }
     if (written !== header.size) throw sizeMismatch(header, String(written));
@@ -70,17 +70,29 @@ function sizeMismatch(header: TarHeader, got: string): LayerStoreError {
   );
 }
 
-function drained(sink: ReturnType<Pack['entry']>): Promise<void> {
+/** Waits for the entry to take more; rejects when the entry or the whole pack closes first. */
+function drained(sink: ReturnType<Pack['entry']>, pack: Pack): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onDrain = (): void => {
+    const done = (): void => {
+      sink.off('drain', onDrain);
       sink.off('close', onClose);
+      pack.off('close', onClose);
+    };
+    const onDrain = (): void => {
+      done();
       resolve();
     };
     const onClose = (): void => {
-      sink.off('drain', onDrain);
+      done();
       reject(new Error('tar stream closed while writing an entry'));
     };
+    // A destroyed pack does not always close the entry being written: watch both.
+    if (pack.destroyed) {
+      reject(new Error('tar stream closed while writing an entry'));
+      return;
+    }
     sink.once('drain', onDrain);
     sink.once('close', onClose);
+    pack.once('close', onClose);
   });
 }

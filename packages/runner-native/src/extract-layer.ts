@@ -146,14 +146,15 @@ async function extractEntry(
       throw new RunnerError('UNSAFE_PATH', `invalid whiteout "${header.name}"`);
     }
     const gone = [...parentParts, hidden];
-    if (x.made.has(gone.join('/')) && (await removeExisting(join(parent, hidden), false)))
-      forget(x.dirs, gone);
+    if (x.made.has(gone.join('/')) && (await removeExisting(join(parent, hidden), false))) forget(x, gone);
     deferred.whiteouts.push([...parentParts, hidden]);
     return;
   }
   const path = join(parent, name);
   const rel = parts.join('/');
-  if (x.made.has(rel) && (await removeExisting(path, header.type === 'directory'))) forget(x.dirs, parts);
+  if (x.made.has(rel) && (await removeExisting(path, header.type === 'directory'))) forget(x, parts);
+  // Whatever this entry is, an earlier entry's digest for the path no longer describes it.
+  x.opts.digests?.delete(rel);
   x.made.add(rel);
   await writeEntry(root, path, parts, entry, { x, deferred, plain: xattrs === undefined });
   // A later entry of the same name replaces the earlier one's attributes; a hardlink has its target's.
@@ -258,10 +259,16 @@ async function knownDir(root: string, parts: readonly string[], x: Extraction): 
   return dir;
 }
 
-/** Drops `parts` and everything below it from the known directories (it was removed or replaced). */
-function forget(dirs: Set<string>, parts: readonly string[]): void {
+/**
+ * Drops `parts` and everything below it from the known directories and the recorded digests: it
+ * was removed or replaced.
+ */
+function forget(x: Extraction, parts: readonly string[]): void {
   const rel = parts.join('/');
-  for (const d of dirs) if (d === rel || d.startsWith(`${rel}/`)) dirs.delete(d);
+  const below = (p: string): boolean => p === rel || p.startsWith(`${rel}/`);
+  for (const d of x.dirs) if (below(d)) x.dirs.delete(d);
+  const digests = x.opts.digests;
+  if (digests) for (const p of digests.keys()) if (below(p)) digests.delete(p);
 }
 
 /** Files up to this size are gathered in memory and written with one synchronous call. */

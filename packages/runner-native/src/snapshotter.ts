@@ -15,6 +15,7 @@ import { removeOrphans } from './remove-orphans.js';
 import { OverlaySnapshot } from './overlay-snapshot.js';
 import { probeOverlay } from './probe-overlay.js';
 import { requireRoot } from './require-root.js';
+import { wholeSecondTimes } from './whole-second-times.js';
 import { RunnerError } from './runner-error.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -175,7 +176,8 @@ export class Snapshotter {
    * `diffId`, as containerd's overlay snapshotter commits: an upper dir is already in lower-dir
    * form (whiteout devices, opaque markers), so the layer is not unpacked again from its blob.
    * The caller promises that the layer's tar has exactly the upper's content (no mtime clamping);
-   * its root gets a layer root's attributes (root-owned, 0755). Returns false, changing nothing,
+   * its root gets a layer root's attributes (root-owned, 0755) and its entries the whole-second
+   * times a tar records. Returns false, changing nothing,
    * for copy snapshots, persistent ones, or when the layer is already unpacked; release() the
    * snapshot either way.
    */
@@ -188,6 +190,8 @@ export class Snapshotter {
     if (await this.has(diffId)) return false;
     await chown(snapshot.upperDir, 0, 0);
     await chmod(snapshot.upperDir, 0o755);
+    // The tar holds whole seconds: the snapshot must show later steps what an unpack would.
+    wholeSecondTimes(snapshot.upperDir);
     const opaque = snapshot.opaqueFound;
     if (!(await this.placeLayer(snapshot.upperDir, diffId))) return false;
     this.opaque.set(diffId, Promise.resolve(new Set(opaque)));

@@ -52,18 +52,21 @@ export class ExplainLog {
   }
 
   /**
-   * Records the layer a step's inputs gave (cached or computed), kept with the inputs (under
-   * `layer`, which explanations ignore) for the next build's {@link previousLayer}.
+   * Records the layer a step's inputs gave (cached or computed): its diffID and blob digest, kept
+   * with the inputs (under `layer`, which explanations ignore) for the next build's
+   * {@link previousLayer}.
    */
-  recordLayer(slot: string, diffId: string): void {
+  recordLayer(slot: string, layer: { readonly diffId: string; readonly blob: string }): void {
     const inputs = this.current.get(slot);
-    if (inputs) this.current.set(slot, { ...inputs, layer: diffId });
+    if (inputs) this.current.set(slot, { ...inputs, layer: [layer.diffId, layer.blob] });
   }
 
-  /** The diffID of the layer the previous build's step in `slot` gave, when it gave one. */
-  previousLayer(slot: string): string | undefined {
+  /** The layer the previous build's step in `slot` gave, when it gave one. */
+  previousLayer(slot: string): { readonly diffId: string; readonly blob: string } | undefined {
     const layer = this.previous.get(slot)?.layer;
-    return typeof layer === 'string' ? layer : undefined;
+    return Array.isArray(layer) && typeof layer[0] === 'string' && typeof layer[1] === 'string'
+      ? { diffId: layer[0], blob: layer[1] }
+      : undefined;
   }
 
   /** Saves this build's inputs (after a successful build), atomically. */

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Layer } from '@kiln/layer-store';
-import type { FsChange } from '@kiln/oci';
+import type { Digest, FsChange } from '@kiln/oci';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
 import type { StepInputs } from '../cache/explain-log.js';
@@ -44,7 +44,11 @@ export async function applyLayerStep(
     ctx.reporter.event({ type: 'step-explain', id: step.id, reasons });
   }
   const done = (result: CachedStep): StageState => {
-    if (step.explain && result.layer) ctx.explain?.recordLayer(step.explain.slot, result.layer.diffId);
+    if (step.explain && result.layer)
+      ctx.explain?.recordLayer(step.explain.slot, {
+        diffId: result.layer.diffId,
+        blob: result.layer.descriptor.digest,
+      });
     return appendStep(state, step.key, result, ctx);
   };
   if (cached) {
@@ -68,6 +72,8 @@ export async function applyLayerStep(
 }
 
 async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedStep> {
+  // The same step's layer in the last build lends its unchanged compressed blocks.
+  const previous = step.explain ? ctx.explain?.previousLayer(step.explain.slot) : undefined;
   let result: CachedStep | undefined;
   let recorded: Promise<void> | undefined;
   await step.produce(async (changes, opts) => {
@@ -78,6 +84,7 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
           .writeLayer(nonEmpty, {
             sourceDateEpoch: ctx.sourceDateEpoch,
             ...(opts?.tee ? { tee: opts.tee } : {}),
+            ...(previous ? { reuse: previous.blob as Digest } : {}),
           })
           .then((layer) => ({ layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history }))
       : { history: { ...history, empty_layer: true } };

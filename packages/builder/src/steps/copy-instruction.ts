@@ -208,7 +208,7 @@ export async function copyInstruction(
         // unpacked again from its blob; files equal to those of this step's layer in the last
         // build are hardlinked from it (a rebuild after one file of thousands changed).
         const previous = ctx.explain?.previousLayer(slot);
-        const staged = await ctx.snapshotter.stage(previous ? { reuse: previous as Digest } : {});
+        const staged = await ctx.snapshotter.stage(previous ? { reuse: previous.diffId as Digest } : {});
         try {
           const changes = mergeChanges([
             copyChanges(entries),
