@@ -110,6 +110,18 @@ describe('kiln build, end to end', () => {
     expect(a.stdout).toBe(b.stdout);
   });
 
+  it('does not reuse a layer made without SOURCE_DATE_EPOCH for a build with it', () => {
+    const ctx = join(tmp.path, 'epoch-ctx');
+    mkdirSync(ctx, { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo epoch > /e.txt\n');
+    expect(kiln(root, ['build', '-q', ctx]).status).toBe(0);
+    const epoch = kiln(root, ['build', '--progress', 'plain', ctx], { SOURCE_DATE_EPOCH: '1700000000' });
+    expect(epoch.status).toBe(0);
+    expect(epoch.stderr).not.toContain('CACHED');
+    const again = kiln(root, ['build', '--progress', 'plain', ctx], { SOURCE_DATE_EPOCH: '1700000000' });
+    expect(again.stderr).toContain('CACHED');
+  });
+
   it('fails a RUN that exits 3 with its output and line, and tags nothing', () => {
     const ctx = join(tmp.path, 'fail-ctx');
     mkdirSync(ctx, { recursive: true });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Layer } from '@kiln/layer-store';
 import type { Digest, FsChange } from '@kiln/oci';
+import { cacheKey } from '../cache/cache-key.js';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
 import type { StepInputs } from '../cache/explain-log.js';
@@ -35,8 +36,14 @@ export interface LayerStep {
 export async function applyLayerStep(
   state: StageState,
   ctx: StepContext,
-  step: LayerStep,
+  given: LayerStep,
 ): Promise<StageState> {
+  // Layers are written with mtimes clamped to SOURCE_DATE_EPOCH: a step's layer made without it,
+  // or with another epoch, is another result.
+  const step =
+    ctx.sourceDateEpoch === undefined
+      ? given
+      : { ...given, key: cacheKey(given.key, { sourceDateEpoch: ctx.sourceDateEpoch }) };
   const cached = await lookupStep(ctx, step.key);
   const why = step.explain ? ctx.explain?.record(step.explain.slot, step.explain.inputs) : undefined;
   if (!cached && why?.previous) {
