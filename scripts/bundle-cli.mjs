@@ -1,27 +1,114 @@
 // Bundles the kiln CLI (packages/builder/dist/cli/main.js, compiled by tsc, with every kiln package
-// and third-party module it loads) into one file, packages/builder/dist/kiln.mjs, which
+// and third-party module it loads) into one file, packages/builder/dist/kiln.cjs, which
 // packages/builder/bin/kiln.js starts. Why: Node 20 compiles each ESM module separately on every
 // start, and the ~270 modules of a build cost ~0.15 s before any work (see BENCHMARKS.md); one file
 // costs one load. Dynamic imports (the lazily loaded commands) stay lazy inside the bundle.
-// Run by `pnpm build` after `tsc -b`; the library API (dist/index.js) is not bundled.
+// Why CommonJS: Node 20 keeps no compiled code between runs, but a script compiled through
+// `vm.Script` can be given V8's code cache of an earlier run (bin/run-bundle.cjs); an ES module
+// cannot. Run by `pnpm build` after `tsc -b`; the library API (dist/index.js) is not bundled.
 import { build } from 'esbuild';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const builder = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'builder');
+const dist = join(builder, 'dist');
+
+/**
+ * Packages whose module top level is slow and which a run seldom calls: string-width compiles
+ * Unicode property regexes (`\p{RGI_Emoji}` alone ~8 ms) and makes an `Intl.Segmenter` (loading
+ * ICU data, ~5 ms) when loaded, and yargs loads it on every start although it only measures text
+ * when it renders help. Each import of these gets a stand-in whose default export loads the real
+ * module on its first call (esbuild runs a `require`d ES module's top level on first require).
+ */
+const DEFER_DEFAULT_EXPORT = /^string-width$/;
+
+/**
+ * yargs asserts its own invariants through `node:assert`, whose loading costs ~4 ms of every start.
+ * The stand-in calls the real function only where it throws (the same test, `Object.is`), so
+ * `node:assert` loads only when an assertion fails.
+ */
+const lazyAssertForYargs = {
+  name: 'lazy-assert-for-yargs',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?assert$/ }, (args) =>
+      /[/\\]yargs[/\\]/.test(args.importer) ? { path: 'assert', namespace: 'lazy-assert' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-assert' }, () => ({
+      contents: [
+        'export function strictEqual(actual, expected, message) {',
+        "  if (!Object.is(actual, expected)) require('node:assert').strictEqual(actual, expected, message);",
+        '}',
+        'export function notStrictEqual(actual, expected, message) {',
+        "  if (Object.is(actual, expected)) require('node:assert').notStrictEqual(actual, expected, message);",
+        '}',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+const RESOLVING = Symbol('resolving');
+const deferDefaultExport = {
+  name: 'defer-default-export',
+  setup(b) {
+    b.onResolve({ filter: DEFER_DEFAULT_EXPORT }, async (args) => {
+      // b.resolve runs this callback too: that inner call leaves resolution to esbuild.
+      if (args.pluginData === RESOLVING) return undefined;
+      const real = await b.resolve(args.path, {
+        resolveDir: args.resolveDir,
+        kind: args.kind,
+        importer: args.importer,
+        pluginData: RESOLVING,
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'deferred' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'deferred' }, (args) => ({
+      contents: [
+        'let real;',
+        'export default function deferred(...args) {',
+        `  real ??= require(${JSON.stringify(args.path)}).default;`,
+        '  return real(...args);',
+        '}',
+      ].join('\n'),
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
-  entryPoints: [join(builder, 'dist', 'cli', 'main.js')],
-  outfile: join(builder, 'dist', 'kiln.mjs'),
+  entryPoints: [join(dist, 'cli', 'main.js')],
+  outfile: join(dist, 'kiln.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  // CommonJS dependencies call require(); an ESM bundle has none unless it makes one.
-  banner: {
-    js: "import { createRequire as kilnCreateRequire } from 'node:module'; const require = kilnCreateRequire(import.meta.url);",
-  },
+  // `import()` inside a vm.Script needs a loader callback; every dynamic import in the CLI is of
+  // bundled code or of a CommonJS addon, so each becomes a `require` (still lazy).
+  supported: { 'dynamic-import': false },
+  // The bundle's own URL where the sources ask for theirs (yargs, the runner's helper lookup).
+  // `use strict` first: the sources are ES modules, strict by definition.
+  define: { 'import.meta.url': '__kilnBundleUrl' },
+  banner: { js: "'use strict';\nvar __kilnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
   // so that it resolves from dist/), and only when a zstd export needs it.
   external: ['@mongodb-js/zstd'],
+  plugins: [deferDefaultExport, lazyAssertForYargs],
   logLevel: 'warning',
 });
+// esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,
+// arrows in doc comments). An all-ASCII file can be read as latin1 (a one-byte string, no UTF-8
+// decoding: ~2-4 ms less per start, see bin/run-bundle.cjs). Each UTF-16 unit becomes \uXXXX,
+// which means the same in strings, regular expressions, identifiers and comments.
+const bundlePath = join(dist, 'kiln.cjs');
+const text = await readFile(bundlePath, 'utf8');
+await writeFile(
+  bundlePath,
+  text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+);
+// The ESM bundle of earlier builds, and a code cache of an earlier bundle (stale: it would be
+// refused, see bin/run-bundle.cjs, but a first run need not read it).
+await rm(join(dist, 'kiln.mjs'), { force: true });
+await rm(join(dist, 'kiln.cjs.v8cache'), { force: true });

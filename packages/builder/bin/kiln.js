@@ -1,24 +1,31 @@
 #!/usr/bin/env node
+/* global require, __dirname */
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, see bin/package.json */
+'use strict';
 // Thin launcher so the bin link exists before the first build; the CLI lives in src/cli.
-import module from 'node:module';
+// CommonJS (bin/package.json): an ES module entry costs Node ~5 ms more to start.
+const { join } = require('node:path');
 
-// Node 22.1+ keeps V8's compiled code of kiln's modules on disk between runs (NODE_COMPILE_CACHE,
-// else the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off). Node 20 has no such cache.
-module.enableCompileCache?.();
 // The one-file bundle `pnpm build` makes (scripts/bundle-cli.mjs) starts ~0.1 s faster than the
-// ~270 modules of dist/; KILN_NO_BUNDLE=1 runs dist/ directly (after a bare `tsc -b`, say).
-const load = (path) => import(path);
-const start =
-  process.env.KILN_NO_BUNDLE === '1'
-    ? load('../dist/cli/main.js')
-    : load('../dist/kiln.mjs').catch((err) =>
-        err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('kiln.mjs')
-          ? load('../dist/cli/main.js')
-          : Promise.reject(err),
-      );
-start.catch((err) => {
+// ~270 modules of dist/, and faster again with V8's code cache (run-bundle.cjs); KILN_NO_BUNDLE=1
+// runs dist/ directly (after a bare `tsc -b`, say), as does a checkout without the bundle.
+try {
+  if (
+    process.env.KILN_NO_BUNDLE === '1' ||
+    !require('./run-bundle.cjs').runBundle(join(__dirname, '..', 'dist', 'kiln.cjs'), {
+      env: process.env,
+      args: process.argv.slice(2),
+    })
+  ) {
+    import('../dist/cli/main.js').catch(cannotLoad);
+  }
+} catch (err) {
+  cannotLoad(err);
+}
+
+function cannotLoad(err) {
   process.stderr.write(
     `kiln: cannot load the CLI (${err instanceof Error ? err.message : String(err)}); run \`pnpm build\` first\n`,
   );
   process.exit(70);
-});
+}

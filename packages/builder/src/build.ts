@@ -18,6 +18,7 @@ import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
 import { enforceStoreCap } from './store/enforce-store-cap.js';
+import { writeBuildImage } from './store/write-build-image.js';
 import type { OutputSpec } from './outputs/output-spec.js';
 import { withLabels } from './outputs/with-labels.js';
 import { writeOutputs } from './outputs/write-outputs.js';
@@ -212,9 +213,11 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   }
   // Outputs of the final rootfs still read `final`'s layers: squashing keeps the same filesystem.
   const squashed = options.squash ? await squashStage(final, ctx) : final;
-  const plain = await store.writeImage(
+  const plain = await writeBuildImage(
+    store,
     { ...withLabels(squashed.config, options.labels), created: ctx.created },
     squashed.layers,
+    { tags, sourceDateEpoch: epoch },
   );
   const image = cacheTo.some((c) => c.type === 'inline')
     ? await withInlineCache(store, plain, finalSteps)

@@ -1,4 +1,4 @@
-import { REF_NAME_ANNOTATION, type Descriptor } from '@kiln/oci';
+import { canonicalJson, REF_NAME_ANNOTATION, type Descriptor } from '@kiln/oci';
 import { readIndexFile, writeIndexFile } from './index-file.js';
 import { LayerStoreError } from './layer-store-error.js';
 import { statBlob } from './open-blob.js';
@@ -15,7 +15,8 @@ export interface TagEntry {
 /**
  * Points `name` at a stored manifest: under the store lock, reads index.json, replaces any entry
  * with the same ref name, writes it back atomically (entries sorted by name). BLOB_NOT_FOUND if
- * the manifest is not stored.
+ * the manifest is not stored. When the tag already points there with the same descriptor (a
+ * rebuild that changed nothing), index.json is left as it is, without taking the lock.
  */
 export async function tagManifest(paths: StorePaths, name: string, manifest: Descriptor): Promise<void> {
   const ref = normaliseTagName(name);
@@ -32,6 +33,9 @@ export async function tagManifest(paths: StorePaths, name: string, manifest: Des
     annotations: { ...manifest.annotations, [REF_NAME_ANNOTATION]: ref },
     ...(manifest.platform ? { platform: manifest.platform } : {}),
   };
+  // Unlocked read: a writer racing this one may change the tag either way, as with the lock.
+  const current = (await readIndexFile(paths)).manifests.find((m) => refOf(m) === ref);
+  if (current !== undefined && canonicalJson(current) === canonicalJson(entry)) return;
   await withFileLock(
     paths.lock,
     async () => {

@@ -1,4 +1,4 @@
-import { link, open, rename, rm } from 'node:fs/promises';
+import { link, lstat, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fsyncPath } from './fsync-path.js';
 import { tempName } from './temp-name.js';
@@ -18,7 +18,8 @@ export interface WriteFileAtomicOptions {
  * Writes small data to `dest` atomically: a temp file in `tmpDir` (same filesystem as `dest`),
  * fsync, then rename (or link when `exclusive`), then fsync of the parent directory (unless
  * `syncDir` is false). Readers see the old file or the whole new one, never a torn write. Returns
- * false if `exclusive` and `dest` existed.
+ * false if `exclusive` and `dest` existed (found before writing anything where it already did: the
+ * store's header files exist on every open but the first).
  */
 export async function writeFileAtomic(
   tmpDir: string,
@@ -26,6 +27,7 @@ export async function writeFileAtomic(
   data: string | Buffer,
   opts: WriteFileAtomicOptions = {},
 ): Promise<boolean> {
+  if (opts.exclusive && (await exists(dest))) return false;
   const tmp = join(tmpDir, tempName());
   let renamed = false;
   try {
@@ -52,5 +54,16 @@ export async function writeFileAtomic(
   } finally {
     // After a rename there is nothing left to remove: skip the extra file-system round trip.
     if (!renamed) await rm(tmp, { force: true });
+  }
+}
+
+/** Whether the name exists (a dangling symlink too, as link(2) sees it). */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
 }

@@ -7,7 +7,8 @@ import { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authentica
 import { RegistryError } from './registry-error.js';
 import { registryEndpoint, type RegistryEndpoint } from './registry-url.js';
 import { responseError } from './response-error.js';
-import { sendRequest, type HttpResponse } from './send-request.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, sendRequest, type HttpResponse } from './send-request.js';
+import { speaksTls } from './speaks-tls.js';
 import { withRetry } from './with-retry.js';
 
 export interface RegistryClientOptions {
@@ -71,6 +72,8 @@ export class RegistryClient {
   /** Token requests in flight per scope set, so concurrent requests share one. */
   private readonly pendingTokens = new Map<string, Promise<void>>();
   private readonly tls = new Map<string, Promise<RegistryTls>>();
+  /** Whether a loopback or `--insecure-registry` host speaks TLS, asked once (see speaksTls). */
+  private speaksTls?: Promise<boolean>;
 
   constructor(
     readonly registry: string,
@@ -136,6 +139,10 @@ export class RegistryClient {
           : Buffer.isBuffer(req.body)
             ? req.body
             : await req.body();
+      if (own && url.protocol === 'https:' && this.endpoint.plainHttp && !(await this.probeTls())) {
+        this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
+        url = new URL(url.href.replace(/^https:/, 'http:'));
+      }
       let res: HttpResponse;
       try {
         res = await sendRequest({
@@ -177,6 +184,16 @@ export class RegistryClient {
       if (req.expect.includes(res.status)) return { ...res, url };
       throw await responseError(res, req.what);
     }
+  }
+
+  /**
+   * Before the first HTTPS request to a host that may speak plain HTTP: a bare handshake, shared
+   * by concurrent requests, so that a plain-HTTP registry costs neither the CA list nor a failed
+   * request per connection. The fallback in `attempt` stays for a server that changes its mind.
+   */
+  private probeTls(): Promise<boolean> {
+    this.speaksTls ??= speaksTls(this.base, this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    return this.speaksTls;
   }
 
   private authorizationFor(scopes: readonly string[]): string | undefined {

@@ -10,7 +10,7 @@ let viaPackage: { readonly path: string | undefined } | undefined;
 /**
  * The absolute path of the native helper, `native/kiln-helper` in this package. Resolved from this
  * module's own file, which sits one level below the package both as `src/` (jest) and as `dist/`
- * (after tsc); when this code runs from a bundle elsewhere (the CLI's `dist/kiln.mjs`), from
+ * (after tsc); when this code runs from a bundle elsewhere (the CLI's `dist/kiln.cjs`), from
  * where Node resolves `@kiln/runner-native` for the bundle. Throws `HELPER_MISSING` when the helper
  * has not been built.
  */

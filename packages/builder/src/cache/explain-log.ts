@@ -18,6 +18,8 @@ export class ExplainLog {
   private constructor(
     private readonly file: string,
     private readonly previous: ReadonlyMap<string, StepInputs>,
+    /** The file as loaded: a rebuild whose inputs are all the same need not write it again. */
+    private readonly previousText?: string,
   ) {}
 
   /** The log of the builds of this context, Dockerfile and target. */
@@ -25,8 +27,10 @@ export class ExplainLog {
     const id = createHash('sha256').update(identity.join('\0')).digest('hex');
     const file = join(root, 'kiln', 'explain', `${id}.json`);
     const previous = new Map<string, StepInputs>();
+    let previousText: string | undefined;
     try {
       const text = await readFile(file, 'utf8');
+      previousText = text;
       const data = text.length <= MAX_BYTES ? (JSON.parse(text) as unknown) : undefined;
       if (data && typeof data === 'object') {
         for (const [slot, inputs] of Object.entries(data as Record<string, unknown>)) {
@@ -36,7 +40,7 @@ export class ExplainLog {
     } catch {
       // No previous build: nothing to compare with.
     }
-    return new ExplainLog(file, previous);
+    return new ExplainLog(file, previous, previousText);
   }
 
   /** Records a step's inputs; returns why it differs from the previous build's (empty: no previous). */
@@ -71,9 +75,11 @@ export class ExplainLog {
 
   /** Saves this build's inputs (after a successful build), atomically. */
   async save(): Promise<void> {
+    const text = JSON.stringify(Object.fromEntries(this.current));
+    if (text === this.previousText) return;
     await mkdir(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(Object.fromEntries(this.current)));
+    await writeFile(tmp, text);
     await rename(tmp, this.file);
   }
 }

@@ -1,4 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,8 @@ export interface KeyAgent {
  * (a passphrase-protected key needs an agent of your own).
  */
 export async function startKeyAgent(keys: readonly string[]): Promise<KeyAgent> {
+  // Loaded here: every command's start imports this module, few builds use --ssh KEYFILE.
+  const { spawn, spawnSync } = await import('node:child_process');
   const dir = await mkdtemp(join(tmpdir(), 'kiln-agent-'));
   const socket = join(dir, 'agent.sock');
   // -D: stays in the foreground as our child, so it ends with us.

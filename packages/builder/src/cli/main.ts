@@ -124,4 +124,7 @@ function skipHelpCache(cli: Argv<{ root: string }>): void {
   if (usage !== undefined && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
-process.exitCode = await main();
+// Not a top-level await: the bundle (scripts/bundle-cli.mjs) is CommonJS, for V8's code cache.
+void main().then((code) => {
+  process.exitCode = code;
+});
