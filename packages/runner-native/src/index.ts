@@ -28,6 +28,7 @@ export {
 } from './start-container.js';
 export { MergedTree } from './merged-tree.js';
 export { readXattrs } from './read-xattrs.js';
+export { statPaths, type PathStat } from './stat-paths.js';
 export { extractLayer } from './extract-layer.js';
 export type { LocatedEntry } from './lookup-path.js';
 export { mergeRootfs } from './merge-rootfs.js';

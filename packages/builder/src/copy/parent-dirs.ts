@@ -14,17 +14,18 @@ export async function parentDirs(
   ctx: StepContext,
   location: ErrorLocation,
 ): Promise<CopyEntry[]> {
-  const planned = new Set(entries.map((e) => e.header.path));
+  // Every ancestor of an entry, then those no entry plans. Sibling entries share a parent, and
+  // climbing stops at an ancestor seen before, so a directory of 20,000 files costs one dirname
+  // and one lookup in a small set per file.
   const parents = new Set<string>();
+  let last: string | undefined;
   for (const e of entries) {
-    for (
-      let dir = posix.dirname(e.header.path);
-      dir !== '.' && dir !== '/' && dir !== '';
-      dir = posix.dirname(dir)
-    ) {
-      if (!planned.has(dir)) parents.add(dir);
-    }
+    const parent = parentOf(e.header.path);
+    if (parent === last) continue;
+    last = parent;
+    for (let dir = parent; dir !== '' && !parents.has(dir); dir = parentOf(dir)) parents.add(dir);
   }
+  for (const e of entries) parents.delete(e.header.path);
   const out: CopyEntry[] = [];
   for (const dir of [...parents].sort()) {
     const found: FileHeader | undefined = await ctx.snapshotter.stat(lowers, dir);
@@ -43,4 +44,10 @@ export async function parentDirs(
     });
   }
   return out;
+}
+
+/** The parent of a root-relative path ("" for a top-level name), as `posix.dirname` gives it. */
+function parentOf(path: string): string {
+  const dir = posix.dirname(path);
+  return dir === '.' || dir === '/' ? '' : dir;
 }

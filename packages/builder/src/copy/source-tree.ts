@@ -1,13 +1,20 @@
-import { lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
-import { join, sep } from 'node:path';
-import { fileTypeOf, type FileHeader } from '@kiln/oci';
-import type { MergedTree } from '@kiln/runner-native';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
+import { join, posix, sep } from 'node:path';
+import type { FileHeader, FileType } from '@kiln/oci';
+import { RunnerError, statPaths, type MergedTree, type PathStat } from '@kiln/runner-native';
+import type { FileStamp } from '../cache/stat-cache.js';
 import type { ContextFilter } from '../context/context-filter.js';
+import { smallInt } from './small-int.js';
 
 /** One entry a COPY can read: its metadata (root-relative `path`) and the host file behind it. */
 export interface SourceEntry {
   readonly header: FileHeader;
   readonly hostPath: string;
+  /**
+   * The host file's stamp as read with `header` (context files): the content digest trusts it
+   * instead of statting the file a second time.
+   */
+  readonly stamp?: FileStamp;
 }
 
 /**
@@ -19,86 +26,182 @@ export interface SourceTree {
   entry(path: string): Promise<SourceEntry | undefined>;
   /** Sorted names in directory `path` ([] when it is not a directory). */
   list(path: string): Promise<string[]>;
+  /**
+   * Optional, for a tree that reads many entries faster in one batch: every entry below the
+   * directory `path` (one this tree gave), depth first, names sorted, each directory before its
+   * contents; what entry() and list() would give one by one. `keep` sees each path relative to
+   * `path` (an entry's `header.path` is `path/rel`); what it refuses is left out with everything
+   * below it. The entries are made as the iterable is read, so each can be dropped once used.
+   */
+  walk?(path: string, keep?: (rel: string) => boolean): Promise<Iterable<SourceEntry>>;
 }
+
+/** A path that `posix.normalize` would change, or one that climbs out of the root. */
+const UNCLEAN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
+/**
+ * From this many entries on, a walk stats them in one helper process (a spawn costs about as
+ * much as a thousand lstatSync calls; each of those builds a Stats object and four Dates).
+ */
+const BATCH_STAT_MIN = 1000;
+/** At most this many paths per helper process, so its output (88 bytes a path) stays bounded. */
+const BATCH_STAT_MAX = 200_000;
 
 /**
  * The build context on the host, as `.dockerignore` leaves it. File-system calls are synchronous
  * on purpose: a context holds thousands of small entries, and a thread-pool round trip per
- * lstat/readdir costs more than the call itself. Parent symlinks that lead outside
- * the context make a path absent. An excluded directory stays visible (without its excluded
- * contents) only when an exception pattern could re-include something below it.
+ * lstat/readdir costs more than the call itself; a large walk stats its entries in one batch
+ * (see {@link statPaths}). Each entry is lstat'ed once; a file's stamp travels with it to the
+ * content digest. Parent symlinks that lead outside the context make a path absent. An excluded
+ * directory stays visible (without its excluded contents) only when an exception pattern could
+ * re-include something below it.
  */
 export function contextTree(dir: string, filter: ContextFilter): SourceTree {
-  const memo = new Map<string, Promise<boolean>>();
+  const top = join(dir);
+  const base = top.endsWith(sep) ? top : top + sep;
+  const host = (path: string): string => (path === '' ? top : base + path);
   // An excluded directory is kept only as the parent of something re-included below it
   // (as BuildKit sends it), so it is visible exactly when one of its children is.
-  const visible = (path: string): Promise<boolean> => {
-    let v = memo.get(path);
+  const excludedVisible = new Map<string, boolean>();
+  const visible = (path: string): boolean => {
+    if (!filter.excludes(path)) return true;
+    if (!filter.hasExceptions) return false;
+    let v = excludedVisible.get(path);
     if (v === undefined) {
-      v = computeVisible(path);
-      memo.set(path, v);
+      v = false;
+      if (lstatSync(host(path), { throwIfNoEntry: false })?.isDirectory()) {
+        for (const name of readdirOrEmpty(host(path))) if (visible(`${path}/${name}`)) v = true;
+      }
+      excludedVisible.set(path, v);
     }
     return v;
   };
-  const computeVisible = async (path: string): Promise<boolean> => {
-    if (!filter.excludes(path)) return true;
-    if (!filter.hasExceptions) return false;
-    if (!lstatOrUndefined(join(dir, path))?.isDirectory()) return false;
-    for (const name of readdirOrEmpty(join(dir, path))) {
-      if (await visible(`${path}/${name}`)) return true;
-    }
-    return false;
-  };
   const root = realpathSync(dir);
-  // Whether a directory resolves inside the context, per directory (entries share parents).
-  const inside = new Map<string, boolean>();
-  const parentInside = (parent: string): boolean => {
-    let ok = inside.get(parent);
+  // Whether a directory (context-relative) resolves inside the context. A directory that lstat
+  // showed to be a real directory below one that does is inside too, so a walk needs no realpath.
+  const inside = new Map<string, boolean>([['', true]]);
+  const dirInside = (path: string): boolean => {
+    let ok = inside.get(path);
     if (ok === undefined) {
       let real: string | undefined;
       try {
-        real = realpathSync(parent);
+        real = realpathSync(host(path));
       } catch {
         real = undefined;
       }
       ok = real !== undefined && (real === root || real.startsWith(root + sep));
-      inside.set(parent, ok);
+      inside.set(path, ok);
     }
     return ok;
   };
+  /** The entry for `path` (clean, visible, its parent inside) from what lstat says of it. */
+  const entryOf = (path: string, st: Stat, mtime: Date): SourceEntry | undefined => {
+    const type = fileTypeOfMode(st.mode);
+    if (!type) return undefined;
+    const hostPath = host(path);
+    if (type === 'directory' && path !== '') inside.set(path, true);
+    const header: { -readonly [K in keyof FileHeader]: FileHeader[K] } = {
+      path,
+      type,
+      mode: st.mode & 0o7777,
+      uid: smallInt(st.uid),
+      gid: smallInt(st.gid),
+      size: type === 'file' ? smallInt(st.size) : 0,
+      mtime,
+    };
+    if (type === 'symlink') header.linkname = st.linkname ?? readlinkSync(hostPath);
+    return type === 'file' ? { header, hostPath, stamp: st } : { header, hostPath };
+  };
+  const entry = (asked: string): SourceEntry | undefined => {
+    const path = UNCLEAN.test(asked) ? posix.normalize(asked).replace(/^\/+|\/+$/g, '') : asked;
+    if (path === '..' || path.startsWith('../')) return undefined;
+    if (path === '.') return entry('');
+    if (!visible(path)) return undefined;
+    const st = lstatSync(host(path), { throwIfNoEntry: false });
+    if (!st) return undefined;
+    // The parents of a path (not the context root itself) must resolve inside the context.
+    if (path !== '' && !dirInside(path.slice(0, Math.max(0, path.lastIndexOf('/'))))) return undefined;
+    return entryOf(path, st, st.mtime);
+  };
+  const walk = async (path: string, keep?: (rel: string) => boolean): Promise<Iterable<SourceEntry>> => {
+    if (!dirInside(path)) return [];
+    // Names first (readdir's file types tell where to descend), then one stat per entry.
+    const paths: string[] = [];
+    const parents: number[] = [];
+    const visit = (dir: string, rel: string, parent: number): void => {
+      for (const d of readdirSorted(host(dir))) {
+        const p = dir === '' ? d.name : `${dir}/${d.name}`;
+        const r = rel === '' ? d.name : `${rel}/${d.name}`;
+        if (!visible(p) || (keep && !keep(r))) continue;
+        paths.push(p);
+        parents.push(parent);
+        if (d.isDirectory()) visit(p, r, paths.length - 1);
+      }
+    };
+    visit(path, '', -1);
+    const stats = paths.length >= BATCH_STAT_MIN ? await batchStat(top, paths) : undefined;
+    return (function* entries(): Generator<SourceEntry> {
+      const isDir: boolean[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        const parent = parents[i] as number;
+        // Below something that was not a directory when statted (replaced meanwhile): absent.
+        const e = parent >= 0 && !isDir[parent] ? undefined : batchEntry(paths[i] as string, stats?.[i]);
+        isDir.push(e?.header.type === 'directory');
+        if (e) yield e;
+      }
+    })();
+  };
+  // A batch stat is trusted when it succeeded; an error is left to lstatSync, which reports
+  // it as before (or finds the path gone).
+  const batchEntry = (path: string, st: PathStat | number | undefined): SourceEntry | undefined =>
+    st === undefined || typeof st === 'number'
+      ? entry(path)
+      : // fs.Stats rounds its Dates to the millisecond the same way.
+        entryOf(path, st, new Date(Math.round(st.mtimeMs)));
   return {
-    async entry(path) {
-      if (!(await visible(path))) return undefined;
-      const hostPath = join(dir, path);
-      const st = lstatOrUndefined(hostPath);
-      if (!st) return undefined;
-      // The parents of a path (not the context root itself) must resolve inside the context.
-      if (path !== '' && !parentInside(join(hostPath, '..'))) return undefined;
-      const type = fileTypeOf(st);
-      if (!type) return undefined;
-      const header: FileHeader = {
-        path,
-        type,
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-        size: type === 'file' ? st.size : 0,
-        mtime: st.mtime,
-        ...(type === 'symlink' ? { linkname: readlinkSync(hostPath) } : {}),
-      };
-      return { header, hostPath };
+    entry: (path) => Promise.resolve(entry(path)),
+    list(path) {
+      const names = readdirOrEmpty(host(path)).sort();
+      return Promise.resolve(names.filter((name) => visible(path === '' ? name : `${path}/${name}`)));
     },
-    async list(path) {
-      const names = readdirOrEmpty(join(dir, path)).sort();
-      const shown: string[] = [];
-      for (const name of names) if (await visible(path === '' ? name : `${path}/${name}`)) shown.push(name);
-      return shown;
-    },
+    walk,
   };
 }
 
-function lstatOrUndefined(path: string): Stats | undefined {
-  return lstatSync(path, { throwIfNoEntry: false });
+/** What {@link contextTree} needs of an lstat: both `fs.Stats` and the helper's PathStat have it. */
+interface Stat extends FileStamp {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** A symlink's target when already read. */
+  readonly linkname?: string;
+}
+
+/** lstat of many context paths in helper processes; undefined where the helper is not built. */
+async function batchStat(dir: string, paths: readonly string[]): Promise<(PathStat | number)[] | undefined> {
+  let stats: (PathStat | number)[] = [];
+  try {
+    for (let i = 0; i < paths.length; i += BATCH_STAT_MAX)
+      stats = stats.concat(await statPaths(dir, paths.slice(i, i + BATCH_STAT_MAX)));
+  } catch (err) {
+    if (err instanceof RunnerError && err.code === 'HELPER_MISSING') return undefined;
+    throw err;
+  }
+  return stats;
+}
+
+const TYPE_BITS = 0o170000;
+const TYPES: ReadonlyMap<number, FileType> = new Map<number, FileType>([
+  [0o100000, 'file'],
+  [0o040000, 'directory'],
+  [0o120000, 'symlink'],
+  [0o020000, 'char-device'],
+  [0o060000, 'block-device'],
+  [0o010000, 'fifo'],
+]);
+
+/** The entry type of an st_mode, as fileTypeOf gives it for a Stats (sockets: undefined). */
+function fileTypeOfMode(mode: number): FileType | undefined {
+  return TYPES.get(mode & TYPE_BITS);
 }
 
 function readdirOrEmpty(path: string): string[] {
@@ -107,6 +210,17 @@ function readdirOrEmpty(path: string): string[] {
   } catch {
     return [];
   }
+}
+
+function readdirSorted(path: string): Dirent[] {
+  let found: Dirent[];
+  try {
+    found = readdirSync(path, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  // As Array#sort orders the names list() returns (UTF-16 code units).
+  return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Another stage's (or image's) filesystem, read through its unpacked layers. */

@@ -172,8 +172,9 @@ export async function copyInstruction(
         mtime: new Date(0),
       },
     }));
-    const parents = await parentDirs([...planned, ...anchors], lowers, ctx, location);
-    const entries = [...parents, ...planned];
+    // concat, not spreads: spreading 20,000 entries costs milliseconds on a cold start.
+    const parents = await parentDirs(planned.concat(anchors), lowers, ctx, location);
+    const entries = parents.concat(planned);
     const { digest: contents, files } = await contentDigests(entries, ctx.statCache);
     const archiveDigests = await Promise.all(
       archives.map(async (a) => [a.dest, a.kind, await fileDigest(a.path, ctx.statCache)]),
