@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { deflateRaw, gzip, type ZlibOptions } from 'node:zlib';
@@ -41,7 +41,7 @@ export async function* parallelGzip(
 ): AsyncGenerator<Buffer> {
   const parallel = opts.parallel ?? Math.max(4, 2 * availableParallelism());
   const { memo } = opts;
-  const inFlight: { readonly hash: string; readonly member: Promise<Buffer> }[] = [];
+  const inFlight: { readonly hash: Promise<string>; readonly member: Promise<Buffer> }[] = [];
   let pending: Buffer[] = [];
   let held = 0;
   const compress = async (block: Buffer): Promise<Buffer> =>
@@ -50,15 +50,18 @@ export async function* parallelGzip(
     // shapes stored (level 0) blocks, so it is a constant: same input, same bytes.
     gzipAsync(block, { level: (await compressible(block)) ? level : 0, chunkSize: GZIP_BLOCK_BYTES + 4096 });
   const launch = (block: Buffer): void => {
-    const hash = memo ? createHash('sha256').update(block).digest('hex') : '';
-    const member = memo ? memo.find(hash, block).then((found) => found ?? compress(block)) : compress(block);
+    // Hashed on the thread pool (WebCrypto), not on the main thread that packs the tar.
+    const hash = memo ? blockHash(block) : Promise.resolve('');
+    const member = memo
+      ? hash.then((h) => memo.find(h, block)).then((found) => found ?? compress(block))
+      : compress(block);
     member.catch(() => undefined);
     inFlight.push({ hash, member });
   };
   const next = async (): Promise<Buffer> => {
     const { hash, member } = inFlight.shift() as (typeof inFlight)[number];
     const out = await member;
-    memo?.add(hash, out.length);
+    memo?.add(await hash, out.length);
     return out;
   };
   for await (const chunk of input) {
@@ -75,6 +78,10 @@ export async function* parallelGzip(
   }
   if (held > 0 || inFlight.length === 0) launch(Buffer.concat(pending, held));
   while (inFlight.length > 0) yield await next();
+}
+
+async function blockHash(block: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', block)).toString('hex');
 }
 
 async function compressible(block: Buffer): Promise<boolean> {
