@@ -43,16 +43,17 @@ export class ExplainLog {
     return new ExplainLog(file, previous, previousText);
   }
 
-  /** Records a step's inputs; returns why it differs from the previous build's (empty: no previous). */
-  record(
-    slot: string,
-    inputs: StepInputs,
-  ): { readonly previous: boolean; readonly reasons: readonly string[] } {
+  /**
+   * Records a step's inputs; `reasons()` says why they differ from the previous build's (empty:
+   * no previous). Computed on demand: only a miss is explained, and comparing the file lists of
+   * a big COPY costs milliseconds a cache hit need not spend.
+   */
+  record(slot: string, inputs: StepInputs): { readonly previous: boolean; reasons(): readonly string[] } {
     this.current.set(slot, inputs);
     const before = this.previous.get(slot);
     return before
-      ? { previous: true, reasons: explainDifference(before, inputs) }
-      : { previous: false, reasons: [] };
+      ? { previous: true, reasons: () => explainDifference(before, inputs) }
+      : { previous: false, reasons: () => [] };
   }
 
   /**

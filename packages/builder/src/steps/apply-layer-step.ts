@@ -47,7 +47,8 @@ export async function applyLayerStep(
   const cached = await lookupStep(ctx, step.key);
   const why = step.explain ? ctx.explain?.record(step.explain.slot, step.explain.inputs) : undefined;
   if (!cached && why?.previous) {
-    const reasons = why.reasons.length > 0 ? why.reasons : ['the cache entry is gone (pruned or --no-cache)'];
+    const found = why.reasons();
+    const reasons = found.length > 0 ? found : ['the cache entry is gone (pruned or --no-cache)'];
     ctx.reporter.event({ type: 'step-explain', id: step.id, reasons });
   }
   const done = (result: CachedStep): StageState => {
