@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { digestHex, sha256Digest, type Digest, type FileHeader } from '@kiln/oci';
 import { CopySnapshot } from './copy-snapshot.js';
 import { recordTree } from './copy-changes.js';
+import { extractInWorker } from './extract-in-worker.js';
 import { extractLayer } from './extract-layer.js';
 import { lookupPath, type LayerView } from './lookup-path.js';
 import { mergeLayers } from './merge-layers.js';
@@ -122,9 +123,10 @@ export class Snapshotter {
    * the layer is already there) and `discard()`. With `reuse`, the unpacked layer of that diffId
    * (if any, with a digest record) lends its equal files as hardlinks (see extractLayer), which
    * turns a rebuild that changes one file of thousands into links. The digests of this layer's
-   * files are recorded at commit, for the next one.
+   * files are recorded at commit, for the next one. With `thread`, the unpacking runs on a worker
+   * thread (worth its start-up for big layers: the caller goes on writing the tar meanwhile).
    */
-  async stage(opts: { readonly reuse?: Digest } = {}): Promise<StagedLayer> {
+  async stage(opts: { readonly reuse?: Digest; readonly thread?: boolean } = {}): Promise<StagedLayer> {
     requireRoot('unpacking a layer');
     const layers = join(this.root, 'layers');
     await mkdir(layers, { recursive: true });
@@ -143,7 +145,7 @@ export class Snapshotter {
     return {
       extract: async (tar) => {
         try {
-          await extractLayer(tar, tmp, {
+          await (opts.thread ? extractInWorker : extractLayer)(tar, tmp, {
             digests,
             ...(reuse && opts.reuse !== undefined
               ? { reuse: { dir: this.layerDir(opts.reuse), digests: reuse } }

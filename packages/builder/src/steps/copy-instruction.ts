@@ -209,7 +209,10 @@ export async function copyInstruction(
         // unpacked again from its blob; files equal to those of this step's layer in the last
         // build are hardlinked from it (a rebuild after one file of thousands changed).
         const previous = ctx.explain?.previousLayer(slot);
-        const staged = await ctx.snapshotter.stage(previous ? { reuse: previous.diffId as Digest } : {});
+        const staged = await ctx.snapshotter.stage({
+          ...(previous ? { reuse: previous.diffId as Digest } : {}),
+          thread: bigLayer(entries),
+        });
         try {
           const changes = mergeChanges([
             copyChanges(entries),
@@ -299,4 +302,15 @@ function parentsPath(source: string, matched: string): string {
 
 function rel(p: string): string {
   return p.replace(/^\/+/, '');
+}
+
+/** Entries or bytes past which a layer is unpacked on a worker thread (it costs ~30 ms to start). */
+const THREAD_ENTRIES = 1000;
+const THREAD_BYTES = 64 * 1024 * 1024;
+
+function bigLayer(entries: readonly CopyEntry[]): boolean {
+  if (entries.length >= THREAD_ENTRIES) return true;
+  let bytes = 0;
+  for (const e of entries) bytes += e.header.size;
+  return bytes >= THREAD_BYTES;
 }
