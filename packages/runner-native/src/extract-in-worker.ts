@@ -35,7 +35,9 @@ export async function extractInWorker(tar: Readable, root: string, opts: Extract
     root,
     ...(opts.reuse ? { reuse: { dir: opts.reuse.dir, digests: [...opts.reuse.digests] } } : {}),
   };
-  const worker = new Worker(script, { workerData: job });
+  // A small young generation: the worker allocates little that lives, and its heap counts in
+  // the build's peak memory.
+  const worker = new Worker(script, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
   let credit = CREDIT;
   let waiting: (() => void) | undefined;
   const finished = new Promise<readonly (readonly [string, string])[]>((resolveDone, reject) => {
