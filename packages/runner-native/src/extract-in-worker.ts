@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { extractLayer, type ExtractOptions } from './extract-layer.js';
+import { packageFile } from './package-file.js';
 import { RunnerError, type RunnerErrorCode } from './runner-error.js';
 
 /** What the worker unpacks (see extract-worker.ts). */
@@ -91,12 +88,6 @@ export async function extractInWorker(tar: Readable, root: string, opts: Extract
 
 /** The compiled worker script in this package's `dist/` (also when running from src or a bundle). */
 function workerScript(): string | undefined {
-  const candidates = [resolve(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'extract-worker.js')];
-  try {
-    const entry = createRequire(import.meta.url).resolve('@kiln/runner-native');
-    candidates.push(resolve(dirname(entry), 'extract-worker.js'));
-  } catch {
-    // Not resolvable from here: only the first candidate.
-  }
-  return candidates.find((p) => existsSync(p));
+  const script = packageFile('dist/extract-worker.js');
+  return script.found ? script.path : undefined;
 }
