@@ -102,6 +102,7 @@ int cmd_set_xattrs(int argc, char **argv);
 
 /* kiln-helper stat-paths --dir DIR (stat-paths.c): lstat of the NUL-ended paths on stdin. */
 int cmd_stat_paths(int argc, char **argv);
+int cmd_tree_stamp(int argc, char **argv);
 
 /* Rootless mode (userns.c): whether this process is outside the initial user namespace; then
  * overlay needs `userxattr` and opaque markers are user.overlay.opaque. */

@@ -66,6 +66,11 @@ export class ExplainLog {
     if (inputs) this.current.set(slot, { ...inputs, layer: [layer.diffId, layer.blob] });
   }
 
+  /** The inputs the previous build recorded for `slot`, if any. */
+  previousInputs(slot: string): StepInputs | undefined {
+    return this.previous.get(slot);
+  }
+
   /** The layer the previous build's step in `slot` gave, when it gave one. */
   previousLayer(slot: string): { readonly diffId: string; readonly blob: string } | undefined {
     const layer = this.previous.get(slot)?.layer;
@@ -94,7 +99,8 @@ const MAX_FILES_LISTED = 5;
 export function explainDifference(before: StepInputs, after: StepInputs): string[] {
   const reasons: string[] = [];
   for (const field of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (field === 'parent' || field === 'files' || field === 'layer') continue;
+    // `memo` is derived from the others (a COPY's remembered digest, see copy-memo.ts).
+    if (field === 'parent' || field === 'files' || field === 'layer' || field === 'memo') continue;
     const a = before[field];
     const b = after[field];
     if (JSON.stringify(a) === JSON.stringify(b)) continue;

@@ -9,7 +9,9 @@ import type { BuildEvent, Reporter } from '../progress/reporter.js';
  * - `step-start`: `name` (`[stage 2/4] RUN …`, the first line of the instruction)
  * - `step-log`: `stream` (`stdout` | `stderr`), `text` (a raw chunk of the step's output, UTF-8,
  *   not split into lines: concatenate the chunks of one id to get its full output)
- * - `step-cached`: nothing more (the step's result came from the cache; a `step-done` follows)
+ * - `step-cached`: nothing more (the step's result came from the cache; a `step-done` follows);
+ *   `contextUnchanged: true` when a COPY found the build context unchanged by a stamp of what it
+ *   read in the last build, without reading its files
  * - `step-explain`: `reasons` (strings: why a step that ran before missed the cache)
  * - `step-done`: `seconds` (the step's wall time)
  * - `step-error`: `message`

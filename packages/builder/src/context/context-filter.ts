@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignoreModule from '@balena/dockerignore';
@@ -11,6 +12,8 @@ export interface ContextFilter {
   excludes(path: string): boolean;
   /** Whether any `!` pattern exists: an excluded directory may then still hold included files. */
   readonly hasExceptions: boolean;
+  /** Equal for filters that exclude the same paths (a digest of the patterns). */
+  readonly id: string;
 }
 
 /**
@@ -22,7 +25,7 @@ export async function loadContextFilter(contextDir: string, dockerfilePath: stri
   const text =
     (await readFile(`${dockerfilePath}.dockerignore`, 'utf8').catch(() => undefined)) ??
     (await readFile(join(contextDir, '.dockerignore'), 'utf8').catch(() => undefined));
-  if (text === undefined) return { excludes: () => false, hasExceptions: false };
+  if (text === undefined) return { excludes: () => false, hasExceptions: false, id: 'none' };
   const patterns = text
     .split(/\r?\n/)
     .map((l) => l.trim())
@@ -31,6 +34,7 @@ export async function loadContextFilter(contextDir: string, dockerfilePath: stri
   return {
     excludes: (path) => path !== '' && matcher.ignores(path),
     hasExceptions: patterns.some((p) => p.startsWith('!')),
+    id: hash('sha256', JSON.stringify(patterns)),
   };
 }
 

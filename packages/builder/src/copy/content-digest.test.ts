@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 async function plan(): Promise<CopyEntry[]> {
-  const tree = contextTree(ctx, { excludes: () => false, hasExceptions: false });
+  const tree = contextTree(ctx, { excludes: () => false, hasExceptions: false, id: 'none' });
   const src = await resolveSource(tree, 'src');
   if (!src) throw new Error('src missing');
   return planCopy(tree, src, 'app', { uid: 1000, gid: 1000 });

@@ -4,6 +4,7 @@ import type { FileHeader, FileType } from '@kiln/oci';
 import { RunnerError, statPaths, type MergedTree, type PathStat } from '@kiln/runner-native';
 import type { FileStamp } from '../cache/stat-cache.js';
 import type { ContextFilter } from '../context/context-filter.js';
+import type { ContextReads } from './context-reads.js';
 import { smallInt } from './small-int.js';
 
 /** One entry a COPY can read: its metadata (root-relative `path`) and the host file behind it. */
@@ -53,9 +54,9 @@ const BATCH_STAT_MAX = 200_000;
  * (see {@link statPaths}). Each entry is lstat'ed once; a file's stamp travels with it to the
  * content digest. Parent symlinks that lead outside the context make a path absent. An excluded
  * directory stays visible (without its excluded contents) only when an exception pattern could
- * re-include something below it.
+ * re-include something below it. `reads`, when given, records what was read (see ContextReads).
  */
-export function contextTree(dir: string, filter: ContextFilter): SourceTree {
+export function contextTree(dir: string, filter: ContextFilter, reads?: ContextReads): SourceTree {
   const top = join(dir);
   const base = top.endsWith(sep) ? top : top + sep;
   const host = (path: string): string => (path === '' ? top : base + path);
@@ -68,6 +69,7 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
     let v = excludedVisible.get(path);
     if (v === undefined) {
       v = false;
+      reads?.walked(path);
       if (lstatSync(host(path), { throwIfNoEntry: false })?.isDirectory()) {
         for (const name of readdirOrEmpty(host(path))) if (visible(`${path}/${name}`)) v = true;
       }
@@ -76,6 +78,35 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
     return v;
   };
   const root = realpathSync(dir);
+  // Paths recorded as read by noteDirs: whether each is a real directory.
+  const noted = new Map<string, boolean>();
+  /**
+   * Records the lstat of `path` and of each directory above it: unchanged, they resolve `path`
+   * the same way. A symlink on the way (followed by readdir or realpath) may lead anywhere, even
+   * outside the context, which no stamp of the context covers.
+   */
+  const noteDirs = (path: string): void => {
+    if (!reads) return;
+    // The root itself always resolves to the context (whose real path the caller keeps); its
+    // own stat matters only when it is the directory read.
+    const prefixes = path === '' ? [''] : [];
+    if (path !== '') {
+      for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) prefixes.push(path.slice(0, i));
+      prefixes.push(path);
+    }
+    for (const prefix of prefixes) {
+      let isDir = noted.get(prefix);
+      if (isDir === undefined) {
+        reads.statted(prefix);
+        const st = lstatSync(host(prefix), { throwIfNoEntry: false });
+        if (st?.isSymbolicLink()) reads.uncovered();
+        isDir = st?.isDirectory() === true;
+        noted.set(prefix, isDir);
+      }
+      if (!isDir) return;
+    }
+  };
+
   // Whether a directory (context-relative) resolves inside the context. A directory that lstat
   // showed to be a real directory below one that does is inside too, so a walk needs no realpath.
   const inside = new Map<string, boolean>([['', true]]);
@@ -112,10 +143,8 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
     return type === 'file' ? { header, hostPath, stamp: st } : { header, hostPath };
   };
   const entry = (asked: string): SourceEntry | undefined => {
-    const path = UNCLEAN.test(asked) ? posix.normalize(asked).replace(/^\/+|\/+$/g, '') : asked;
-    if (path === '..' || path.startsWith('../')) return undefined;
-    if (path === '.') return entry('');
-    if (!visible(path)) return undefined;
+    const path = cleanPath(asked);
+    if (path === undefined || !visible(path)) return undefined;
     const st = lstatSync(host(path), { throwIfNoEntry: false });
     if (!st) return undefined;
     // The parents of a path (not the context root itself) must resolve inside the context.
@@ -123,6 +152,8 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
     return entryOf(path, st, st.mtime);
   };
   const walk = async (path: string, keep?: (rel: string) => boolean): Promise<Iterable<SourceEntry>> => {
+    noteDirs(path);
+    reads?.walked(path);
     if (!dirInside(path)) return [];
     // Names first (readdir's file types tell where to descend), then one stat per entry.
     const paths: string[] = [];
@@ -131,7 +162,11 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
       for (const d of readdirSorted(host(dir))) {
         const p = dir === '' ? d.name : `${dir}/${d.name}`;
         const r = rel === '' ? d.name : `${rel}/${d.name}`;
-        if (!visible(p) || (keep && !keep(r))) continue;
+        if (!visible(p) || (keep && !keep(r))) {
+          // Nothing below it is read, unless .dockerignore exceptions made visible() look.
+          if (reads && d.isDirectory() && !(filter.hasExceptions && filter.excludes(p))) reads.pruned(p);
+          continue;
+        }
         paths.push(p);
         parents.push(parent);
         if (d.isDirectory()) visit(p, r, paths.length - 1);
@@ -158,13 +193,29 @@ export function contextTree(dir: string, filter: ContextFilter): SourceTree {
       : // fs.Stats rounds its Dates to the millisecond the same way.
         entryOf(path, st, new Date(Math.round(st.mtimeMs)));
   return {
-    entry: (path) => Promise.resolve(entry(path)),
+    entry(asked) {
+      const path = cleanPath(asked);
+      if (reads && path !== undefined) {
+        const parent = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+        if (parent !== '') noteDirs(parent);
+        reads.statted(path);
+      }
+      return Promise.resolve(entry(asked));
+    },
     list(path) {
+      noteDirs(path);
       const names = readdirOrEmpty(host(path)).sort();
       return Promise.resolve(names.filter((name) => visible(path === '' ? name : `${path}/${name}`)));
     },
     walk,
   };
+}
+
+/** `asked` as a clean root-relative path ('' for the root); undefined when it climbs out. */
+function cleanPath(asked: string): string | undefined {
+  const path = UNCLEAN.test(asked) ? posix.normalize(asked).replace(/^\/+|\/+$/g, '') : asked;
+  if (path === '..' || path.startsWith('../')) return undefined;
+  return path === '.' ? '' : path;
 }
 
 /** What {@link contextTree} needs of an lstat: both `fs.Stats` and the helper's PathStat have it. */

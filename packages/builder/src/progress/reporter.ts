@@ -7,7 +7,15 @@ export type BuildEvent =
       readonly stream: 'stdout' | 'stderr';
       readonly text: string;
     }
-  | { readonly type: 'step-cached'; readonly id: number }
+  | {
+      readonly type: 'step-cached';
+      readonly id: number;
+      /**
+       * A COPY whose reads of the build context were found unchanged by one stamp of them (no
+       * file was read or hashed again).
+       */
+      readonly contextUnchanged?: true;
+    }
   /** Why a step that ran before missed the cache (inputs that differ from the last build). */
   | { readonly type: 'step-explain'; readonly id: number; readonly reasons: readonly string[] }
   | { readonly type: 'step-done'; readonly id: number; readonly seconds: number }

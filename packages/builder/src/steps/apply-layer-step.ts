@@ -5,6 +5,7 @@ import { cacheKey } from '../cache/cache-key.js';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
 import type { StepInputs } from '../cache/explain-log.js';
+import type { BuildEvent } from '../progress/reporter.js';
 import type { StepContext } from './step-context.js';
 
 /** Writes a step's changes as a layer (see LayerStep.produce). */
@@ -24,6 +25,8 @@ export interface LayerStep {
    * the layer's uncompressed tar as it is written (see WriteLayerOptions).
    */
   readonly produce: (write: LayerWriter) => Promise<void>;
+  /** A COPY that recognised its context unchanged without reading it (reported when cached). */
+  readonly contextUnchanged?: boolean;
   /** What went into `key`, by field, and where the step is (`<stage>:<line>`), to explain misses. */
   readonly explain?: { readonly slot: string; readonly inputs: StepInputs };
 }
@@ -60,14 +63,14 @@ export async function applyLayerStep(
     return appendStep(state, step.key, result, ctx);
   };
   if (cached) {
-    ctx.reporter.event({ type: 'step-cached', id: step.id });
+    ctx.reporter.event(cachedEvent(step));
     return done(cached);
   }
   // Identical steps in stages running at the same time are computed once.
   const running = ctx.inflight.get(step.key);
   if (running) {
     const result = await running;
-    ctx.reporter.event({ type: 'step-cached', id: step.id });
+    ctx.reporter.event(cachedEvent(step));
     return done(result);
   }
   const computing = computeStep(ctx, step);
@@ -107,6 +110,12 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
   if (!result || !recorded) throw new Error('internal: layer step produced no result');
   await recorded;
   return result;
+}
+
+function cachedEvent(step: LayerStep): BuildEvent {
+  return step.contextUnchanged
+    ? { type: 'step-cached', id: step.id, contextUnchanged: true }
+    : { type: 'step-cached', id: step.id };
 }
 
 function appendStep(state: StageState, key: string, step: CachedStep, ctx: StepContext): StageState {

@@ -1,0 +1,121 @@
+import { hash } from 'node:crypto';
+import { RunnerError, treeStamp, type TreeReads } from '@kiln/runner-native';
+import type { StepInputs } from '../cache/explain-log.js';
+import type { ContextReads } from './context-reads.js';
+
+/** A context changed this recently may change again within the same timestamps: never trust it. */
+const RACY_MS = 2000;
+
+/**
+ * What a COPY from the build context keeps with its explain-log inputs (under `memo`), so that the
+ * next build of the same step can skip reading the context when nothing it read has changed.
+ */
+export interface CopyMemo {
+  /** A digest of everything else the result depends on (see {@link memoBase}). */
+  readonly base: string;
+  /** What the COPY read of the context, and the stamp of it when the result was computed. */
+  readonly reads: TreeReads;
+  readonly stamp: string;
+  /** The COPY's content digest and its local archives' digests. */
+  readonly contents: string;
+  readonly archives: readonly unknown[];
+}
+
+/** What a recalled memo gives back: the COPY's digests and its per-file digests for explanations. */
+export interface RecalledCopy {
+  readonly contents: string;
+  readonly archives: readonly unknown[];
+  readonly files: Readonly<Record<string, string>>;
+  /** The memo itself, recorded again with this build's inputs. */
+  readonly memo: CopyMemo;
+}
+
+/** One digest of the parts a COPY's result depends on besides the context's files (JSON values). */
+export function memoBase(parts: readonly unknown[]): string {
+  return hash('sha256', JSON.stringify(parts));
+}
+
+/**
+ * The result of the same COPY in the last build (`previous`: its explain-log inputs) when it was
+ * computed for `base` and nothing it read below `contextDir` has changed since (equal stamps);
+ * undefined otherwise, or when the stamp cannot be taken.
+ */
+export async function recallCopy(
+  previous: StepInputs | undefined,
+  base: string,
+  contextDir: string,
+): Promise<RecalledCopy | undefined> {
+  const memo = parseMemo(previous?.memo);
+  const files = previous?.files;
+  if (!memo || memo.base !== base || !files || typeof files !== 'object') return undefined;
+  const now = await stampOf(contextDir, memo.reads);
+  if (now?.digest !== memo.stamp) return undefined;
+  return { contents: memo.contents, archives: memo.archives, files: files as Record<string, string>, memo };
+}
+
+/**
+ * A memo of a COPY result computed from `reads`, the reads having started at `startedMs`.
+ * Undefined when the reads cannot be stamped (a symlink on the way, no helper) or when something
+ * read changed so shortly before that a further change could leave the same stamp: any change
+ * after `startedMs` moves a ctime past it, which the stamp's latest time then shows.
+ */
+export async function rememberCopy(
+  reads: ContextReads,
+  result: {
+    readonly base: string;
+    readonly contextDir: string;
+    readonly startedMs: number;
+    readonly contents: string;
+    readonly archives: readonly unknown[];
+  },
+): Promise<CopyMemo | undefined> {
+  if (!reads.stampable) return undefined;
+  const what: TreeReads = { stat: reads.stat, walk: reads.walk, prune: reads.prune };
+  const stamp = await stampOf(result.contextDir, what);
+  if (!stamp || stamp.latestMs >= result.startedMs - RACY_MS) return undefined;
+  return {
+    base: result.base,
+    reads: what,
+    stamp: stamp.digest,
+    contents: result.contents,
+    archives: result.archives,
+  };
+}
+
+async function stampOf(
+  dir: string,
+  reads: TreeReads,
+): Promise<{ digest: string; latestMs: number } | undefined> {
+  try {
+    return await treeStamp(dir, reads);
+  } catch (err) {
+    // Without the helper, or with a context that cannot be read now, the COPY is computed.
+    if (err instanceof RunnerError) return undefined;
+    throw err;
+  }
+}
+
+function parseMemo(value: unknown): CopyMemo | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const m = value as Record<string, unknown>;
+  const reads = m.reads as Record<string, unknown> | undefined;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (
+    typeof m.base !== 'string' ||
+    typeof m.stamp !== 'string' ||
+    typeof m.contents !== 'string' ||
+    !Array.isArray(m.archives) ||
+    !reads ||
+    !strings(reads.stat) ||
+    !strings(reads.walk) ||
+    !strings(reads.prune)
+  )
+    return undefined;
+  return {
+    base: m.base,
+    stamp: m.stamp,
+    contents: m.contents,
+    archives: m.archives as unknown[],
+    reads: { stat: reads.stat, walk: reads.walk, prune: reads.prune },
+  };
+}
