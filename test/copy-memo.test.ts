@@ -48,8 +48,8 @@ beforeAll(async () => {
     'other/inner/f.txt': 'other\n',
   });
   chmodSync(join(ctx, 'mode', 'f.txt'), 0o644);
-  // A stamp is remembered only when what it covers is older than 2 s (a later change could share
-  // its timestamps otherwise).
+  // A stamp is remembered only when what it covers is older than its timestamps can tell apart
+  // (100 ms, 2 s on a file system with whole-second times): a later change could share them.
   await new Promise((resolve) => setTimeout(resolve, 2100));
 }, 120_000);
 afterAll(() => tmp.cleanup());

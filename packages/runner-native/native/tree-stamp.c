@@ -11,8 +11,9 @@
  *       Writes, for S and W items in their input order, one record per path stamped: the path
  *       (relative to DIR), NUL, then eleven little-endian u64: errno (0 when lstat succeeded),
  *       st_mode, uid, gid, size, inode, device, mtime seconds, mtime nanoseconds, ctime seconds,
- *       ctime nanoseconds (the fields after an error are 0). Then a trailer of two u64: the
- *       latest mtime or ctime seen, seconds and nanoseconds.
+ *       ctime nanoseconds (the fields after an error are 0). Then a trailer of three u64: the
+ *       latest mtime or ctime seen, seconds and nanoseconds, and how many paths had a ctime in
+ *       whole seconds (a file system that keeps no sub-second times, or a rare coincidence).
  *       An absolute path or one with a ".." component is refused (exit 2).
  *
  * Why: a cached rebuild that COPYs 20,000 context files re-checked each of them in Node (a walk,
@@ -42,7 +43,7 @@ static char out_buf[1 << 16];
 static int root_fd;
 static char **prunes;
 static size_t prune_count;
-static uint64_t latest_sec, latest_nsec;
+static uint64_t latest_sec, latest_nsec, whole_seconds;
 
 static int unsafe_rel(const char *rel) {
   if (rel[0] == '/') return 1;
@@ -86,6 +87,7 @@ static int stamp_one(const char *rel, struct stat *st) {
     rec[10] = (uint64_t)st->st_ctim.tv_nsec;
     note_time(&st->st_mtim);
     note_time(&st->st_ctim);
+    if (st->st_ctim.tv_nsec == 0) whole_seconds++;
     is_dir = S_ISDIR(st->st_mode);
   }
   put(rel, strlen(rel) + 1);
@@ -187,7 +189,7 @@ int cmd_tree_stamp(int argc, char **argv) {
     struct stat st;
     if (stamp_one(rel, &st) && items[i][0] == 'W' && !pruned(rel)) walk(rel, len);
   }
-  uint64_t trailer[2] = {latest_sec, latest_nsec};
+  uint64_t trailer[3] = {latest_sec, latest_nsec, whole_seconds};
   put(trailer, sizeof trailer);
   if (fflush(stdout) != 0) die("write: %s", strerror(errno));
   return 0;

@@ -18,9 +18,14 @@ export interface TreeStamp {
   readonly digest: string;
   /** The latest mtime or ctime among them, in ms since the epoch. */
   readonly latestMs: number;
+  /**
+   * Whether some stamped path has a ctime in whole seconds: its file system may keep no finer
+   * times (FAT, some network file systems), so changes a second apart can share a stamp.
+   */
+  readonly coarse: boolean;
 }
 
-const TRAILER_BYTES = 16;
+const TRAILER_BYTES = 24;
 
 /**
  * Stamps what a build read below `dir` in one helper process (`kiln-helper tree-stamp`): an lstat
@@ -42,5 +47,10 @@ export async function treeStamp(dir: string, reads: TreeReads): Promise<TreeStam
   const body = out.subarray(0, out.length - TRAILER_BYTES);
   const seconds = Number(out.readBigUInt64LE(body.length));
   const nanos = Number(out.readBigUInt64LE(body.length + 8));
-  return { digest: hash('sha256', body), latestMs: seconds * 1000 + nanos / 1e6 };
+  const wholeSeconds = out.readBigUInt64LE(body.length + 16);
+  return {
+    digest: hash('sha256', body),
+    latestMs: seconds * 1000 + nanos / 1e6,
+    coarse: wholeSeconds > 0n,
+  };
 }

@@ -1,10 +1,16 @@
 import { hash } from 'node:crypto';
-import { RunnerError, treeStamp, type TreeReads } from '@kiln/runner-native';
+import { RunnerError, treeStamp, type TreeReads, type TreeStamp } from '@kiln/runner-native';
 import type { StepInputs } from '../cache/explain-log.js';
 import type { ContextReads } from './context-reads.js';
 
-/** A context changed this recently may change again within the same timestamps: never trust it. */
-const RACY_MS = 2000;
+/**
+ * Something read that changed this shortly before the reads began may change again within the
+ * same timestamps, which a stamp would not show: such reads are not remembered. Linux stamps
+ * files with a clock that advances at least every 10 ms (a jiffy); a file system that keeps
+ * whole seconds only (FAT, some network file systems) needs a second and more.
+ */
+const RACY_MS = 100;
+const RACY_COARSE_MS = 2000;
 
 /**
  * What a COPY from the build context keeps with its explain-log inputs (under `memo`), so that the
@@ -72,7 +78,8 @@ export async function rememberCopy(
   if (!reads.stampable) return undefined;
   const what: TreeReads = { stat: reads.stat, walk: reads.walk, prune: reads.prune };
   const stamp = await stampOf(result.contextDir, what);
-  if (!stamp || stamp.latestMs >= result.startedMs - RACY_MS) return undefined;
+  if (!stamp || stamp.latestMs >= result.startedMs - (stamp.coarse ? RACY_COARSE_MS : RACY_MS))
+    return undefined;
   return {
     base: result.base,
     reads: what,
@@ -82,10 +89,7 @@ export async function rememberCopy(
   };
 }
 
-async function stampOf(
-  dir: string,
-  reads: TreeReads,
-): Promise<{ digest: string; latestMs: number } | undefined> {
+async function stampOf(dir: string, reads: TreeReads): Promise<TreeStamp | undefined> {
   try {
     return await treeStamp(dir, reads);
   } catch (err) {
