@@ -68,11 +68,14 @@ static void put(const void *p, size_t n) {
   if (fwrite(p, 1, n, stdout) != n) die("write: %s", strerror(errno));
 }
 
-/* Writes the record of REL ("" is DIR itself) and returns 1 when it is a directory. */
-static int stamp_one(const char *rel, struct stat *st) {
+/*
+ * Writes the record of REL ("" is DIR itself), statted as NAME relative to AT (a directory fd),
+ * and returns 1 when it is a directory.
+ */
+static int stamp_at(int at, const char *name, const char *rel, struct stat *st) {
   uint64_t rec[FIELDS] = {0};
   int is_dir = 0;
-  if (fstatat(root_fd, rel[0] ? rel : ".", st, AT_SYMLINK_NOFOLLOW) < 0) {
+  if (fstatat(at, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
     rec[0] = (uint64_t)errno;
   } else {
     rec[1] = st->st_mode;
@@ -95,6 +98,10 @@ static int stamp_one(const char *rel, struct stat *st) {
   return is_dir;
 }
 
+static int stamp_one(const char *rel, struct stat *st) {
+  return stamp_at(root_fd, rel[0] ? rel : ".", rel, st);
+}
+
 static int pruned(const char *rel) {
   for (size_t i = 0; i < prune_count; i++)
     if (strcmp(prunes[i], rel) == 0) return 1;
@@ -105,10 +112,15 @@ static int by_name(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Stamps everything below the directory REL (its own record is written), names sorted. */
+/*
+ * Stamps everything below the directory REL (its own record is written), names sorted, each
+ * statted relative to the directory's fd (one path component to resolve, not the whole path).
+ */
 static void walk(char *rel, size_t len) {
   int fd = openat(root_fd, len ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
+    /* Out of descriptors (a very deep tree): no stamp rather than one that skipped a subtree. */
+    if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) die("open %s: %s", rel, strerror(errno));
     /* Gone or replaced since its stat: record that, the stamp then differs from any earlier one. */
     uint64_t rec[FIELDS] = {(uint64_t)errno};
     put(rel, len);
@@ -132,7 +144,6 @@ static void walk(char *rel, size_t len) {
     count++;
   }
   if (errno != 0) die("readdir %s: %s", rel, strerror(errno));
-  closedir(d);
   qsort(names, count, sizeof *names, by_name);
   for (size_t i = 0; i < count; i++) {
     size_t n = strlen(names[i]);
@@ -141,11 +152,12 @@ static void walk(char *rel, size_t len) {
     if (len) rel[len] = '/';
     memcpy(rel + at, names[i], n + 1);
     struct stat st;
-    if (stamp_one(rel, &st) && !pruned(rel)) walk(rel, at + n);
+    if (stamp_at(dirfd(d), names[i], rel, &st) && !pruned(rel)) walk(rel, at + n);
     rel[len] = 0;
     free(names[i]);
   }
   free(names);
+  closedir(d);
 }
 
 int cmd_tree_stamp(int argc, char **argv) {

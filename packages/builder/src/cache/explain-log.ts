@@ -1,17 +1,25 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash, hash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** What went into one step's cache key, kept to explain the next miss of the same step. */
 export type StepInputs = Readonly<Record<string, unknown>>;
 
 const MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Inputs kept beside the log rather than in it: a COPY's per-file digests (20,000 files make
+ * ~750 KB), which only a miss needs, while every build parses the log. In the log the field
+ * holds the sha256 (hex) of the side file's text, `<id>.files/<sha256>.json`.
+ */
+const SIDE_FIELD = 'files';
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /**
  * The inputs of every layer step of the last build of one Dockerfile and target, by slot
- * (`<stage>:<line>`), stored in `<root>/kiln/explain/<id>.json`. A miss is explained against the
- * previous build's inputs for the same slot. Like the stat cache, a lost or corrupt file only
- * loses explanations, never correctness.
+ * (`<stage>:<line>`), stored in `<root>/kiln/explain/<id>.json` (large fields beside it, see
+ * SIDE_FIELD). A miss is explained against the previous build's inputs for the same slot. Like
+ * the stat cache, a lost or corrupt file only loses explanations, never correctness.
  */
 export class ExplainLog {
   private readonly current = new Map<string, StepInputs>();
@@ -52,8 +60,31 @@ export class ExplainLog {
     this.current.set(slot, inputs);
     const before = this.previous.get(slot);
     return before
-      ? { previous: true, reasons: () => explainDifference(before, inputs) }
+      ? { previous: true, reasons: () => explainDifference(this.resolve(before), this.resolve(inputs)) }
       : { previous: false, reasons: () => [] };
+  }
+
+  /** `inputs` with a side field read back (absent when its file is gone or corrupt). */
+  private resolve(inputs: StepInputs): StepInputs {
+    const ref = inputs[SIDE_FIELD];
+    if (typeof ref !== 'string') return inputs;
+    const { [SIDE_FIELD]: _, ...rest } = inputs;
+    try {
+      const text = readFileSync(this.sidePath(ref), 'utf8');
+      if (text.length <= MAX_BYTES && hash('sha256', text) === ref)
+        return { ...rest, [SIDE_FIELD]: JSON.parse(text) as unknown };
+    } catch {
+      // Gone (another build of the same log replaced it) or unreadable: no file list to compare.
+    }
+    return rest;
+  }
+
+  private sidePath(ref: string): string {
+    return join(this.sideDir(), `${ref}.json`);
+  }
+
+  private sideDir(): string {
+    return this.file.replace(/\.json$/, '.files');
   }
 
   /**
@@ -79,15 +110,50 @@ export class ExplainLog {
       : undefined;
   }
 
-  /** Saves this build's inputs (after a successful build), atomically. */
+  /**
+   * Saves this build's inputs (after a successful build), atomically: new side files first, then
+   * the log, then side files the log no longer names.
+   */
   async save(): Promise<void> {
-    const text = JSON.stringify(Object.fromEntries(this.current));
+    const kept = new Set<string>();
+    const entries: [string, StepInputs][] = [];
+    for (const [slot, inputs] of this.current) {
+      const side = inputs[SIDE_FIELD];
+      if (side === undefined || (typeof side === 'string' && SHA256_HEX.test(side))) {
+        if (typeof side === 'string') kept.add(side);
+        entries.push([slot, inputs]);
+        continue;
+      }
+      const sideText = JSON.stringify(side);
+      const ref = hash('sha256', sideText);
+      kept.add(ref);
+      await this.writeSide(ref, sideText);
+      entries.push([slot, { ...inputs, [SIDE_FIELD]: ref }]);
+    }
+    const text = JSON.stringify(Object.fromEntries(entries));
     if (text === this.previousText) return;
-    await mkdir(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, this.file);
+    await atomicWrite(this.file, text);
+    const names = await readdir(this.sideDir()).catch(() => [] as string[]);
+    // Only finished side files: a `.tmp` may be another build's save in progress.
+    for (const name of names) {
+      const ref = /^([0-9a-f]{64})\.json$/.exec(name)?.[1];
+      if (ref !== undefined && !kept.has(ref)) await rm(join(this.sideDir(), name), { force: true });
+    }
   }
+
+  private async writeSide(ref: string, text: string): Promise<void> {
+    const path = this.sidePath(ref);
+    const existing = await readFile(path, 'utf8').catch(() => undefined);
+    if (existing !== undefined && hash('sha256', existing) === ref) return;
+    await atomicWrite(path, text);
+  }
+}
+
+async function atomicWrite(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
 }
 
 const MAX_FILES_LISTED = 5;

@@ -31,7 +31,7 @@ export interface CopyMemo {
 export interface RecalledCopy {
   readonly contents: string;
   readonly archives: readonly unknown[];
-  readonly files: Readonly<Record<string, string>>;
+  readonly files: Readonly<Record<string, string>> | string;
   /** The memo itself, recorded again with this build's inputs. */
   readonly memo: CopyMemo;
 }
@@ -53,10 +53,17 @@ export async function recallCopy(
 ): Promise<RecalledCopy | undefined> {
   const memo = parseMemo(previous?.memo);
   const files = previous?.files;
-  if (!memo || memo.base !== base || !files || typeof files !== 'object') return undefined;
+  // The log keeps them beside it and holds a reference (see ExplainLog), passed on as it is.
+  if (!memo || memo.base !== base || !files || (typeof files !== 'object' && typeof files !== 'string'))
+    return undefined;
   const now = await stampOf(contextDir, memo.reads);
   if (now?.digest !== memo.stamp) return undefined;
-  return { contents: memo.contents, archives: memo.archives, files: files as Record<string, string>, memo };
+  return {
+    contents: memo.contents,
+    archives: memo.archives,
+    files: files as Readonly<Record<string, string>> | string,
+    memo,
+  };
 }
 
 /**
