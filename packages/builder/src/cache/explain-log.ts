@@ -93,8 +93,13 @@ export class ExplainLog {
    * {@link previousLayer}.
    */
   recordLayer(slot: string, layer: { readonly diffId: string; readonly blob: string }): void {
+    this.amend(slot, { layer: [layer.diffId, layer.blob] });
+  }
+
+  /** Adds fields to a step's recorded inputs (ones known only once the step is done). */
+  amend(slot: string, fields: StepInputs): void {
     const inputs = this.current.get(slot);
-    if (inputs) this.current.set(slot, { ...inputs, layer: [layer.diffId, layer.blob] });
+    if (inputs) this.current.set(slot, { ...inputs, ...fields });
   }
 
   /** The inputs the previous build recorded for `slot`, if any. */

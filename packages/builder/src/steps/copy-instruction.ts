@@ -80,19 +80,22 @@ export async function copyInstruction(
       ? await recallCopy(ctx.explain?.previousInputs(slot), base, ctx.contextDir)
       : undefined;
     let planned: PlannedCopy | undefined;
-    let memo: CopyMemo | undefined = recalled?.memo;
+    // Stamped while the layer is written (it only reads the context again), recorded after.
+    let remembering: Promise<CopyMemo | undefined> | undefined;
     if (!recalled) {
       const startedMs = Date.now();
       const reads = base ? new ContextReads() : undefined;
       planned = await planCopyStep(state, req, ctx, { ...io, ...(reads ? { reads } : {}) });
-      if (reads && base)
-        memo = await rememberCopy(reads, {
+      if (reads && base) {
+        remembering = rememberCopy(reads, {
           base,
           contextDir: ctx.contextDir,
           startedMs,
           contents: planned.contents,
           archives: planned.archiveDigests,
         });
+        remembering.catch(() => undefined);
+      }
     }
     const contents = recalled?.contents ?? (planned as PlannedCopy).contents;
     const archiveDigests = recalled?.archives ?? (planned as PlannedCopy).archiveDigests;
@@ -107,7 +110,7 @@ export async function copyInstruction(
       archives: archiveDigests,
       source: source?.key ?? 'context',
     });
-    return await applyLayerStep(state, ctx, {
+    const done = await applyLayerStep(state, ctx, {
       id,
       key,
       createdBy,
@@ -120,7 +123,7 @@ export async function copyInstruction(
           source: source?.label ?? 'context',
           archives: archiveDigests,
           files,
-          ...(memo ? { memo } : {}),
+          ...(recalled ? { memo: recalled.memo } : {}),
         },
       },
       produce: async (write) => {
@@ -150,6 +153,9 @@ export async function copyInstruction(
         }
       },
     });
+    const memo = await remembering;
+    if (memo) ctx.explain?.amend(slot, { memo });
+    return done;
   } finally {
     if (scratch) await (await scratch).remove();
   }
