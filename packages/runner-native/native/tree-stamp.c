@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,7 @@ static int unsafe_rel(const char *rel) {
   return 0;
 }
 
-static void note_time(const struct timespec *t) {
-  uint64_t s = (uint64_t)t->tv_sec, ns = (uint64_t)t->tv_nsec;
+static void note_time(uint64_t s, uint64_t ns) {
   if (s > latest_sec || (s == latest_sec && ns > latest_nsec)) {
     latest_sec = s;
     latest_nsec = ns;
@@ -68,38 +68,48 @@ static void put(const void *p, size_t n) {
   if (fwrite(p, 1, n, stdout) != n) die("write: %s", strerror(errno));
 }
 
-/*
- * Writes the record of REL ("" is DIR itself), statted as NAME relative to AT (a directory fd),
- * and returns 1 when it is a directory.
- */
-static int stamp_at(int at, const char *name, const char *rel, struct stat *st) {
-  uint64_t rec[FIELDS] = {0};
-  int is_dir = 0;
-  if (fstatat(at, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
-    rec[0] = (uint64_t)errno;
-  } else {
-    rec[1] = st->st_mode;
-    rec[2] = st->st_uid;
-    rec[3] = st->st_gid;
-    rec[4] = (uint64_t)st->st_size;
-    rec[5] = (uint64_t)st->st_ino;
-    rec[6] = (uint64_t)st->st_dev;
-    rec[7] = (uint64_t)st->st_mtim.tv_sec;
-    rec[8] = (uint64_t)st->st_mtim.tv_nsec;
-    rec[9] = (uint64_t)st->st_ctim.tv_sec;
-    rec[10] = (uint64_t)st->st_ctim.tv_nsec;
-    note_time(&st->st_mtim);
-    note_time(&st->st_ctim);
-    if (st->st_ctim.tv_nsec == 0) whole_seconds++;
-    is_dir = S_ISDIR(st->st_mode);
+/* One path to stamp, in output order; `done` once its record holds an lstat (or its errno). */
+struct entry {
+  char *rel;
+  int done;
+  uint64_t rec[FIELDS];
+};
+static struct entry *entries;
+static size_t entry_count, entry_cap;
+
+static struct entry *add_entry(const char *rel, size_t len) {
+  if (entry_count == entry_cap) {
+    entry_cap = entry_cap ? entry_cap * 2 : 1024;
+    entries = realloc(entries, entry_cap * sizeof *entries);
+    if (!entries) die("out of memory");
   }
-  put(rel, strlen(rel) + 1);
-  put(rec, sizeof rec);
-  return is_dir;
+  struct entry *e = &entries[entry_count++];
+  memset(e, 0, sizeof *e);
+  e->rel = malloc(len + 1);
+  if (!e->rel) die("out of memory");
+  memcpy(e->rel, rel, len);
+  e->rel[len] = 0;
+  return e;
 }
 
-static int stamp_one(const char *rel, struct stat *st) {
-  return stamp_at(root_fd, rel[0] ? rel : ".", rel, st);
+/* Fills E's record from an lstat of its path (relative to DIR; "" is DIR itself). */
+static void stat_entry(struct entry *e) {
+  struct stat st;
+  if (fstatat(root_fd, e->rel[0] ? e->rel : ".", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+    e->rec[0] = (uint64_t)errno;
+  } else {
+    e->rec[1] = st.st_mode;
+    e->rec[2] = st.st_uid;
+    e->rec[3] = st.st_gid;
+    e->rec[4] = (uint64_t)st.st_size;
+    e->rec[5] = (uint64_t)st.st_ino;
+    e->rec[6] = (uint64_t)st.st_dev;
+    e->rec[7] = (uint64_t)st.st_mtim.tv_sec;
+    e->rec[8] = (uint64_t)st.st_mtim.tv_nsec;
+    e->rec[9] = (uint64_t)st.st_ctim.tv_sec;
+    e->rec[10] = (uint64_t)st.st_ctim.tv_nsec;
+  }
+  e->done = 1;
 }
 
 static int pruned(const char *rel) {
@@ -113,51 +123,93 @@ static int by_name(const void *a, const void *b) {
 }
 
 /*
- * Stamps everything below the directory REL (its own record is written), names sorted, each
- * statted relative to the directory's fd (one path component to resolve, not the whole path).
+ * Lists everything below the directory REL (already listed itself), names sorted, depth first.
+ * Where to descend comes from readdir's file types (an lstat where it gives none); the lstats
+ * themselves are left to stat_all, which spreads them over threads.
  */
-static void walk(char *rel, size_t len) {
+static void list_below(char *rel, size_t len) {
   int fd = openat(root_fd, len ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    /* Out of descriptors (a very deep tree): no stamp rather than one that skipped a subtree. */
+    /* Out of descriptors or memory: no stamp rather than one that skipped a subtree. */
     if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) die("open %s: %s", rel, strerror(errno));
-    /* Gone or replaced since its stat: record that, the stamp then differs from any earlier one. */
-    uint64_t rec[FIELDS] = {(uint64_t)errno};
-    put(rel, len);
-    put("/", 2);
-    put(rec, sizeof rec);
+    /* Gone or replaced since it was listed: record that, the stamp then differs from any earlier one. */
+    struct entry *e = add_entry(rel, len);
+    char *marked = realloc(e->rel, len + 2);
+    if (!marked) die("out of memory");
+    marked[len] = '/';
+    marked[len + 1] = 0;
+    e->rel = marked;
+    e->rec[0] = (uint64_t)errno;
+    e->done = 1;
     return;
   }
   DIR *d = fdopendir(fd);
   if (!d) die("fdopendir %s: %s", rel, strerror(errno));
-  char **names = NULL;
+  struct child {
+    char *name;
+    unsigned char type;
+  } *children = NULL;
   size_t count = 0, cap = 0;
-  for (struct dirent *e; (errno = 0, e = readdir(d)) != NULL;) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+  for (struct dirent *de; (errno = 0, de = readdir(d)) != NULL;) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
     if (count == cap) {
       cap = cap ? cap * 2 : 64;
-      names = realloc(names, cap * sizeof *names);
-      if (!names) die("out of memory");
+      children = realloc(children, cap * sizeof *children);
+      if (!children) die("out of memory");
     }
-    names[count] = strdup(e->d_name);
-    if (!names[count]) die("out of memory");
+    children[count].name = strdup(de->d_name);
+    if (!children[count].name) die("out of memory");
+    children[count].type = de->d_type;
     count++;
   }
   if (errno != 0) die("readdir %s: %s", rel, strerror(errno));
-  qsort(names, count, sizeof *names, by_name);
+  closedir(d);
+  qsort(children, count, sizeof *children, by_name);
   for (size_t i = 0; i < count; i++) {
-    size_t n = strlen(names[i]);
+    size_t n = strlen(children[i].name);
     size_t at = len ? len + 1 : 0;
     if (at + n >= PATH_MAX) die("path too long below %s", rel);
     if (len) rel[len] = '/';
-    memcpy(rel + at, names[i], n + 1);
-    struct stat st;
-    if (stamp_at(dirfd(d), names[i], rel, &st) && !pruned(rel)) walk(rel, at + n);
+    memcpy(rel + at, children[i].name, n + 1);
+    struct entry *e = add_entry(rel, at + n);
+    int is_dir = children[i].type == DT_DIR;
+    if (children[i].type == DT_UNKNOWN) {
+      stat_entry(e);
+      is_dir = e->rec[0] == 0 && S_ISDIR(e->rec[1]);
+    }
+    if (is_dir && !pruned(rel)) list_below(rel, at + n);
     rel[len] = 0;
-    free(names[i]);
+    free(children[i].name);
   }
-  free(names);
-  closedir(d);
+  free(children);
+}
+
+/* Threads stat interleaved runs of this many entries (neighbours share directories). */
+enum { RUN = 256, MAX_THREADS = 4, THREAD_MIN_ENTRIES = 2048 };
+static size_t thread_total;
+
+static void *stat_share(void *arg) {
+  size_t k = (size_t)(uintptr_t)arg;
+  for (size_t start = k * RUN; start < entry_count; start += thread_total * RUN)
+    for (size_t i = start; i < start + RUN && i < entry_count; i++)
+      if (!entries[i].done) stat_entry(&entries[i]);
+  return NULL;
+}
+
+/* The lstat of every listed entry not statted yet, on up to MAX_THREADS threads. */
+static void stat_all(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  thread_total = entry_count < THREAD_MIN_ENTRIES || cpus < 2 ? 1 : (size_t)(cpus < MAX_THREADS ? cpus : MAX_THREADS);
+  pthread_t threads[MAX_THREADS];
+  size_t started = 0;
+  for (size_t k = 1; k < thread_total; k++) {
+    if (pthread_create(&threads[started], NULL, stat_share, (void *)(uintptr_t)k) != 0) break;
+    started++;
+  }
+  /* Shares of threads that could not start are done here, after this thread's own. */
+  for (size_t k = 0; k < thread_total; k++)
+    if (k == 0 || k > started) stat_share((void *)(uintptr_t)k);
+  for (size_t k = 0; k < started; k++) pthread_join(threads[k], NULL);
 }
 
 int cmd_tree_stamp(int argc, char **argv) {
@@ -198,8 +250,21 @@ int cmd_tree_stamp(int argc, char **argv) {
     if (items[i][0] == 'P') continue;
     size_t len = strlen(items[i] + 1);
     memcpy(rel, items[i] + 1, len + 1);
-    struct stat st;
-    if (stamp_one(rel, &st) && items[i][0] == 'W' && !pruned(rel)) walk(rel, len);
+    struct entry *e = add_entry(rel, len);
+    if (items[i][0] != 'W') continue;
+    /* A walked path's own type decides whether to list below it. */
+    stat_entry(e);
+    if (e->rec[0] == 0 && S_ISDIR(e->rec[1]) && !pruned(rel)) list_below(rel, len);
+  }
+  stat_all();
+  for (size_t i = 0; i < entry_count; i++) {
+    const struct entry *e = &entries[i];
+    put(e->rel, strlen(e->rel) + 1);
+    put(e->rec, sizeof e->rec);
+    if (e->rec[0] != 0 || (e->rel[0] != 0 && e->rel[strlen(e->rel) - 1] == '/')) continue;
+    note_time(e->rec[7], e->rec[8]);
+    note_time(e->rec[9], e->rec[10]);
+    if (e->rec[10] == 0) whole_seconds++;
   }
   uint64_t trailer[3] = {latest_sec, latest_nsec, whole_seconds};
   put(trailer, sizeof trailer);

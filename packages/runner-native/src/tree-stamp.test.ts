@@ -99,3 +99,21 @@ it('refuses paths that leave the directory', async () => {
     await expect(treeStamp(base, { stat: [], walk: bad, prune: [] })).rejects.toThrow(/leaves the directory/);
   }
 });
+
+it('stamps a tree big enough to be statted on several threads the same way every time', async () => {
+  for (let d = 0; d < 30; d++) {
+    mkdirSync(join(base, 'big', `d${d}`), { recursive: true });
+    for (let f = 0; f < 100; f++) writeFileSync(join(base, 'big', `d${d}`, `f${f}`), `${d}/${f}`);
+  }
+  const big: TreeReads = { stat: [], walk: ['big'], prune: ['big/d3'] };
+  const first = await treeStamp(base, big);
+  expect((await treeStamp(base, big)).digest).toBe(first.digest);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  writeFileSync(join(base, 'big', 'd29', 'f99'), 'x'); // the very last entry
+  const second = await treeStamp(base, big);
+  expect(second.digest).not.toBe(first.digest);
+  writeFileSync(join(base, 'big', 'd3', 'f0'), 'pruned: not seen');
+  expect((await treeStamp(base, big)).digest).toBe(second.digest);
+  writeFileSync(join(base, 'big', 'd0', 'f0'), 'y'); // the first
+  expect((await treeStamp(base, big)).digest).not.toBe(second.digest);
+});
