@@ -8,6 +8,7 @@ import { parseDockerfile, type Dockerfile } from '@kiln/parser';
 import { Snapshotter, type StepLimits } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
 import { ExplainLog } from './cache/explain-log.js';
+import { prefetchStamps } from './copy/copy-memo.js';
 import type { CacheExportSpec, CacheImportSpec } from './cache/cache-spec.js';
 import { exportCache, withInlineCache } from './cache/export-cache.js';
 import { importCache } from './cache/imported-cache.js';
@@ -158,6 +159,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
   const epoch = options.sourceDateEpoch;
   const statCache = await StatCache.load(options.root);
   const explain = await ExplainLog.load(options.root, [contextDir, p.dockerfilePath, options.target ?? '']);
+  const stamps = prefetchStamps(explain.previousAll(), contextDir);
   const importedCache =
     options.cacheFrom && options.cacheFrom.length > 0 && !options.noCache
       ? await importCache(options.cacheFrom, {
@@ -176,6 +178,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     contextFilter: await loadContextFilter(contextDir, p.dockerfilePath),
     statCache,
     explain,
+    stamps,
     file: df.file,
     escape: df.escape,
     buildArgs,

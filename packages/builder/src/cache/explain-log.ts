@@ -102,6 +102,11 @@ export class ExplainLog {
     if (inputs) this.current.set(slot, { ...inputs, ...fields });
   }
 
+  /** Every slot's inputs as the previous build recorded them. */
+  previousAll(): Iterable<StepInputs> {
+    return this.previous.values();
+  }
+
   /** The inputs the previous build recorded for `slot`, if any. */
   previousInputs(slot: string): StepInputs | undefined {
     return this.previous.get(slot);

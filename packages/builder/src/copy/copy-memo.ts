@@ -41,6 +41,28 @@ export function memoBase(parts: readonly unknown[]): string {
   return hash('sha256', JSON.stringify(parts));
 }
 
+/** Stamps of what the last build's COPYs read, started ahead (see {@link prefetchStamps}). */
+export type StampPrefetch = ReadonlyMap<string, Promise<TreeStamp | undefined>>;
+
+/**
+ * Starts stamping, for each COPY the last build remembered (`previous`: its steps' inputs), what
+ * it read, so that the COPY finds its stamp taken when it gets there: the stamp then shows the
+ * context as the build found it at its start, as a context sent at the start of a build would.
+ */
+export function prefetchStamps(previous: Iterable<StepInputs>, contextDir: string): StampPrefetch {
+  const out = new Map<string, Promise<TreeStamp | undefined>>();
+  for (const inputs of previous) {
+    const memo = parseMemo(inputs.memo);
+    if (!memo) continue;
+    const key = readsKey(memo.reads);
+    if (out.has(key)) continue;
+    const stamp = stampOf(contextDir, memo.reads);
+    stamp.catch(() => undefined);
+    out.set(key, stamp);
+  }
+  return out;
+}
+
 /**
  * The result of the same COPY in the last build (`previous`: its explain-log inputs) when it was
  * computed for `base` and nothing it read below `contextDir` has changed since (equal stamps);
@@ -50,13 +72,14 @@ export async function recallCopy(
   previous: StepInputs | undefined,
   base: string,
   contextDir: string,
+  prefetched?: StampPrefetch,
 ): Promise<RecalledCopy | undefined> {
   const memo = parseMemo(previous?.memo);
   const files = previous?.files;
   // The log keeps them beside it and holds a reference (see ExplainLog), passed on as it is.
   if (!memo || memo.base !== base || !files || (typeof files !== 'object' && typeof files !== 'string'))
     return undefined;
-  const now = await stampOf(contextDir, memo.reads);
+  const now = await (prefetched?.get(readsKey(memo.reads)) ?? stampOf(contextDir, memo.reads));
   if (now?.digest !== memo.stamp) return undefined;
   return {
     contents: memo.contents,
@@ -104,6 +127,10 @@ async function stampOf(dir: string, reads: TreeReads): Promise<TreeStamp | undef
     if (err instanceof RunnerError) return undefined;
     throw err;
   }
+}
+
+function readsKey(reads: TreeReads): string {
+  return JSON.stringify([reads.stat, reads.walk, reads.prune]);
 }
 
 function parseMemo(value: unknown): CopyMemo | undefined {

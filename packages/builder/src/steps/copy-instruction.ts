@@ -77,7 +77,7 @@ export async function copyInstruction(
       ? memoBase([state.key, ins, [...vars], dest, ctx.contextDir, ctx.contextFilter.id])
       : undefined;
     const recalled = base
-      ? await recallCopy(ctx.explain?.previousInputs(slot), base, ctx.contextDir)
+      ? await recallCopy(ctx.explain?.previousInputs(slot), base, ctx.contextDir, ctx.stamps)
       : undefined;
     let planned: PlannedCopy | undefined;
     // Stamped while the layer is written (it only reads the context again), recorded after.

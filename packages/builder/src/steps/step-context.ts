@@ -6,6 +6,7 @@ import type { StageState } from '../state/stage-state.js';
 import type { CachedStep } from '../cache/step-cache.js';
 import type { ExplainLog } from '../cache/explain-log.js';
 import type { StatCache } from '../cache/stat-cache.js';
+import type { StampPrefetch } from '../copy/copy-memo.js';
 import type { ImportedCache } from '../cache/imported-cache.js';
 import type { CacheMounts } from '../cache/cache-mounts.js';
 
@@ -47,6 +48,8 @@ export interface StepContext {
   readonly stageIndex?: number;
   /** Inputs of this build's steps and the last build's, to explain cache misses. */
   readonly explain?: ExplainLog;
+  /** Stamps of the context reads the last build's COPYs remembered, taken at the start. */
+  readonly stamps?: StampPrefetch;
   /** Records imported with `--cache-from`, consulted after the local cache. */
   readonly importedCache?: ImportedCache;
   /** `--pull`: FROM asks the registry for tags the local store already has. */
