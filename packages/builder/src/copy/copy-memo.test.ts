@@ -21,12 +21,13 @@ afterEach(async () => {
 });
 
 const base = memoBase(['state', 'COPY src /src']);
-const result = (startedMs: number) => ({
+const result = (startedMs: number, entries = 1000) => ({
   base,
   contextDir: dir,
   startedMs,
   contents: 'c0ffee',
   archives: [],
+  entries,
 });
 
 it('refuses reads that began right after something read changed', async () => {
@@ -53,6 +54,11 @@ it('remembers older reads, and recalls them only for the same base and an unchan
   expect(await recallCopy({ memo }, base, dir)).toBeUndefined(); // no file digests to explain with
   writeFileSync(join(dir, 'src', 'b.txt'), 'b');
   expect(await recallCopy(previous, base, dir)).toBeUndefined();
+});
+
+it('does not remember a small COPY (re-reading it costs less than a stamp)', async () => {
+  expect(await rememberCopy(reads, result(Date.now() + 1000, 499))).toBeUndefined();
+  expect(await rememberCopy(reads, result(Date.now() + 1000, 500))).toBeDefined();
 });
 
 it('does not remember reads that went through a symlink', async () => {

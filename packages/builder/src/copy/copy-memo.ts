@@ -11,6 +11,11 @@ import type { ContextReads } from './context-reads.js';
  */
 const RACY_MS = 100;
 const RACY_COARSE_MS = 2000;
+/**
+ * A COPY of fewer entries is not remembered: re-reading a few files costs less than the helper
+ * process a stamp takes (a spawn is ~1,000 lstat calls' worth, see source-tree.ts).
+ */
+const MIN_ENTRIES = 500;
 
 /**
  * What a COPY from the build context keeps with its explain-log inputs (under `memo`), so that the
@@ -103,9 +108,11 @@ export async function rememberCopy(
     readonly startedMs: number;
     readonly contents: string;
     readonly archives: readonly unknown[];
+    /** How many entries the COPY writes. */
+    readonly entries: number;
   },
 ): Promise<CopyMemo | undefined> {
-  if (!reads.stampable) return undefined;
+  if (!reads.stampable || result.entries < MIN_ENTRIES) return undefined;
   const what: TreeReads = { stat: reads.stat, walk: reads.walk, prune: reads.prune };
   const stamp = await stampOf(result.contextDir, what);
   if (!stamp || stamp.latestMs >= result.startedMs - (stamp.coarse ? RACY_COARSE_MS : RACY_MS))

@@ -93,6 +93,7 @@ export async function copyInstruction(
           startedMs,
           contents: planned.contents,
           archives: planned.archiveDigests,
+          entries: planned.entries.length,
         });
         remembering.catch(() => undefined);
       }
