@@ -1,11 +1,14 @@
 import { createHash, hash } from 'node:crypto';
 import { createReadStream, lstatSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { hashFiles } from '@kiln/runner-native';
 import type { FileStamp, StatCache } from '../cache/stat-cache.js';
 import type { CopyEntry } from './plan-copy.js';
 
 /** Files up to this size are read in one synchronous call (see fileDigest). */
 const SMALL_FILE_BYTES = 1024 * 1024;
+/** From this many files to hash on, they are hashed on two threads (a worker costs ~30 ms). */
+const PARALLEL_MIN_FILES = 1000;
 
 /**
  * A digest over what a COPY writes: each entry's path, type, mode, owner, link target and the
@@ -33,15 +36,17 @@ export async function contentDigests(
   // A dictionary from the start: adding 20,000 keys to a `{}` first walks V8 through a hidden
   // class per key.
   const files = Object.create(null) as Record<string, string>;
-  for (const e of entries) {
+  const known = await knownDigests(entries, stats);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as CopyEntry;
     const h = e.header;
     // JSON of [path, type, mode, uid, gid, linkname, size], without an array per entry.
     const meta = `[${JSON.stringify(h.path)},"${h.type}",${h.mode},${h.uid},${h.gid},${JSON.stringify(h.linkname ?? '')},${h.size}]`;
     const { source, stamp } = e;
-    // A remembered digest is looked up here without an await: a cached rebuild of a big context
-    // is mostly this loop, and a promise per file is a good part of its cost.
+    // A known digest is taken here without an await: a cached rebuild of a big context is mostly
+    // this loop, and a promise per file is a good part of its cost.
     const data = source
-      ? ((stamp && stats?.get(source, stamp)) ?? (await fileDigest(source, stats, stamp)))
+      ? (known[i] ?? (await fileDigest(source, stats, stamp)))
       : e.content
         ? hash('sha256', e.content)
         : '';
@@ -49,6 +54,36 @@ export async function contentDigests(
     files[h.path] = hash('sha256', meta + data).slice(0, 16);
   }
   return { digest: all.digest('hex'), files };
+}
+
+/**
+ * The digests of the entries' files known without reading them one by one here, by entry index:
+ * remembered by `stats` for an unchanged stamp, or, when many small files are not, hashed on two
+ * threads at once (and remembered). The others are left to fileDigest.
+ */
+async function knownDigests(
+  entries: readonly CopyEntry[],
+  stats: StatCache | undefined,
+): Promise<(string | undefined)[]> {
+  const known = new Array<string | undefined>(entries.length);
+  const missing: number[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const { source, stamp } = entries[i] as CopyEntry;
+    if (!source || !stamp) continue;
+    known[i] = stats?.get(source, stamp);
+    if (known[i] === undefined && stamp.size <= SMALL_FILE_BYTES) missing.push(i);
+  }
+  if (missing.length < PARALLEL_MIN_FILES) return known;
+  const paths = missing.map((i) => (entries[i] as CopyEntry).source as string);
+  const digests = await hashFiles(paths);
+  missing.forEach((i, n) => {
+    const digest = digests[n];
+    const { source, stamp } = entries[i] as CopyEntry;
+    if (digest === undefined || !source || !stamp) return;
+    known[i] = digest;
+    stats?.set(source, stamp, digest);
+  });
+  return known;
 }
 
 /**
