@@ -102,6 +102,8 @@ int cmd_set_xattrs(int argc, char **argv);
 
 /* kiln-helper stat-paths --dir DIR (stat-paths.c): lstat of the NUL-ended paths on stdin. */
 int cmd_stat_paths(int argc, char **argv);
+/* Whether a path relative to a directory could leave it: absolute, or a ".." component. */
+int unsafe_rel(const char *rel);
 int cmd_tree_stamp(int argc, char **argv);
 
 /* Rootless mode (userns.c): whether this process is outside the initial user namespace; then

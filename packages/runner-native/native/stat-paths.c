@@ -30,8 +30,8 @@ enum { FIELDS = 11 };
 
 static char out_buf[1 << 16];
 
-/* Whether REL could leave DIR: absolute, or a ".." component anywhere. */
-static int unsafe_rel(const char *rel) {
+/* Whether REL could leave DIR: absolute, or a ".." component anywhere (see helper.h). */
+int unsafe_rel(const char *rel) {
   if (rel[0] == '/') return 1;
   for (const char *p = rel; *p;) {
     if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == 0)) return 1;

@@ -46,16 +46,6 @@ static char **prunes;
 static size_t prune_count;
 static uint64_t latest_sec, latest_nsec, whole_seconds;
 
-static int unsafe_rel(const char *rel) {
-  if (rel[0] == '/') return 1;
-  for (const char *p = rel; *p;) {
-    if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || p[2] == 0)) return 1;
-    const char *slash = strchr(p, '/');
-    if (!slash) break;
-    p = slash + 1;
-  }
-  return 0;
-}
 
 static void note_time(uint64_t s, uint64_t ns) {
   if (s > latest_sec || (s == latest_sec && ns > latest_nsec)) {
