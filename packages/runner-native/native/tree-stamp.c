@@ -46,7 +46,6 @@ static char **prunes;
 static size_t prune_count;
 static uint64_t latest_sec, latest_nsec, whole_seconds;
 
-
 static void note_time(uint64_t s, uint64_t ns) {
   if (s > latest_sec || (s == latest_sec && ns > latest_nsec)) {
     latest_sec = s;
