@@ -48,6 +48,62 @@ const lazyAssertForYargs = {
   },
 };
 
+/**
+ * Node built-ins that load a tree of internal modules (node:https alone pulls in tls, net, http
+ * and the HTTP parser; child_process pulls in dgram) which most commands never call: a cached
+ * build runs no helper, opens no socket and starts no worker. Measured together ~5 ms of every
+ * start. Each import gets a stand-in with one getter per export of the real
+ * module (the names as this Node has them), loading the real module on the first read; esbuild
+ * copies a CommonJS module's exports as getters too, so `import { spawn } from ...` stays lazy.
+ * Code that reads an export at its top level loads the module there, as before.
+ */
+const LAZY_BUILTIN = /^(node:)?(child_process|http|https|net|tls|worker_threads)$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: LAZY_BUILTIN }, (args) =>
+      // The stand-in's own require is of the real module.
+      args.namespace === 'lazy-builtin'
+        ? { path: args.path, external: true }
+        : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+      const names = Object.keys(await import(`node:${args.path}`)).filter((k) => k !== 'default');
+      return {
+        contents: [
+          'let real;',
+          `const load = () => (real ??= require(${JSON.stringify(`node:${args.path}`)}));`,
+          'for (const name of ' + JSON.stringify(names) + ')',
+          '  Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });',
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
+/**
+ * yargs' factory turns on `--version` for every instance, guessing the version by walking up from
+ * the working directory (one directory listing per level) for a package.json; where it finds
+ * none it throws an AssertionError, loading node:assert, and catches it: ~2 ms of every start.
+ * The kiln CLI turns `--version` off again (main.ts), so the bundle leaves the default out.
+ */
+const noDefaultYargsVersion = {
+  name: 'no-default-yargs-version',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]yargs[/\\]build[/\\]lib[/\\]yargs-factory\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const call = /^( *)yargs\.version\(\);$/m;
+      // A yargs that no longer has the call: fail the build rather than bundle it unread.
+      if (!call.test(text)) throw new Error(`${args.path}: no default \`yargs.version()\` call to leave out`);
+      return {
+        contents: text.replace(call, '$1// yargs.version(): see scripts/bundle-cli.mjs'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const RESOLVING = Symbol('resolving');
 const deferDefaultExport = {
   name: 'defer-default-export',
@@ -95,7 +151,7 @@ await build({
   // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
   // so that it resolves from dist/), and only when a zstd export needs it.
   external: ['@mongodb-js/zstd'],
-  plugins: [deferDefaultExport, lazyAssertForYargs],
+  plugins: [deferDefaultExport, lazyAssertForYargs, lazyBuiltins, noDefaultYargsVersion],
   logLevel: 'warning',
 });
 // esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,

@@ -40,8 +40,18 @@ describeRegistry('kiln build --push', () => {
     );
     const a = `${registry.host}/app:one`;
     const b = `${registry.host}/other/app:two`;
+    const before = registry.requests().length;
     const r = kiln(root, ['build', '--push', '-t', a, '-t', b, ctx]);
     const digest = ok(r);
+    // The second name's repository gets every blob by a mount from the first: no bytes again.
+    const second = registry
+      .requests()
+      .slice(before)
+      .filter((l) => l.includes(' /v2/other/app/blobs/'));
+    expect(second.length).toBeGreaterThanOrEqual(3);
+    expect(
+      second.every((l) => /^POST \/v2\/other\/app\/blobs\/uploads\/\?mount=\S+&from=app .* 201$/.test(l)),
+    ).toBe(true);
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(r.stderr).toContain(`pushed ${a}@${digest}`);
     expect(r.stderr).toContain(`pushed ${b}@${digest}`);

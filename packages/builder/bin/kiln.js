@@ -4,6 +4,10 @@
 'use strict';
 // Thin launcher so the bin link exists before the first build; the CLI lives in src/cli.
 // CommonJS (bin/package.json): an ES module entry costs Node ~5 ms more to start.
+// The `kiln` command is bin/kiln, a shell script that starts node on this file with
+// NODE_EXTRA_CA_CERTS moved aside (see there); `node kiln.js` works too, paying Node's cost of it.
+require('./extra-ca-certs.cjs').restoreExtraCaCerts(process.env);
+
 const { join } = require('node:path');
 
 // The one-file bundle `pnpm build` makes (scripts/bundle-cli.mjs) starts ~0.1 s faster than the

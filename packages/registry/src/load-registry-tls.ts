@@ -11,7 +11,7 @@ const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /** What HTTPS connections to one host trust and present. */
 export interface RegistryTls {
-  /** PEM CA certificates: Node's roots, the system bundle, then the extra ones. */
+  /** PEM CA certificates: Node's roots, the system bundle, `NODE_EXTRA_CA_CERTS`, then the extra ones. */
   readonly ca: readonly string[];
   /** A client certificate and its key (PEM), from `<certsDir>/<host>/*.cert` and `*.key`. */
   readonly cert?: string;
@@ -33,10 +33,12 @@ export interface RegistryTlsOptions {
 }
 
 let systemBundle: Promise<string[]> | undefined;
+const extraBundles = new Map<string, Promise<string[]>>();
 
 /**
  * The trust for HTTPS to `host` (`host[:port]` as references write it): the system's CAs
- * (Node's bundled roots plus the OS bundle, since passing any `ca` replaces Node's default),
+ * (Node's bundled roots plus the OS bundle, since passing any `ca` replaces Node's default, and
+ * the file `NODE_EXTRA_CA_CERTS` names, which Node's default would have trusted too),
  * every `*.crt` in `<certsDir>/<host>/` (docker's layout, e.g. `ca.crt`), and `caFiles`.
  * A `client.cert`/`client.key` pair there is presented as a client certificate. A missing
  * certs.d directory is normal; an unreadable `caFiles` entry is a CERTIFICATE error.
@@ -45,8 +47,16 @@ export async function loadRegistryTls(host: string, opts: RegistryTlsOptions = {
   const env = opts.env ?? process.env;
   const certsDir = opts.certsDir ?? (env.KILN_CERTS_D || DEFAULT_CERTS_DIR);
   const hostDir = join(certsDir, host);
-  systemBundle ??= readSystemBundle(env.SSL_CERT_FILE || SYSTEM_BUNDLE);
+  const systemFile = env.SSL_CERT_FILE || SYSTEM_BUNDLE;
+  systemBundle ??= readSystemBundle(systemFile);
   const ca = [...rootCertificates, ...(await systemBundle)];
+  const extraFile = env.NODE_EXTRA_CA_CERTS;
+  // Often the system bundle itself: parsing it twice would only slow every connection's setup.
+  if (extraFile && extraFile !== systemFile) {
+    let extra = extraBundles.get(extraFile);
+    if (!extra) extraBundles.set(extraFile, (extra = readSystemBundle(extraFile)));
+    ca.push(...(await extra));
+  }
   let cert: string | undefined;
   let key: string | undefined;
   for (const name of (await readdir(hostDir).catch(() => [] as string[])).sort()) {

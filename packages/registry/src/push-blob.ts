@@ -1,6 +1,7 @@
 import type { Descriptor } from '@kiln/oci';
 import { BlobCursor } from './blob-cursor.js';
 import { blobExists } from './blob-exists.js';
+import { cancelUpload } from './cancel-upload.js';
 import type { ImageSource } from './blob-io.js';
 import type { BlobUpload } from './blob-upload.js';
 import type { RegistryClient } from './registry-client.js';
@@ -16,6 +17,13 @@ export interface PushBlobOptions {
   readonly chunkBytes?: number;
   /** Repositories of the same registry (`repo`, no host) to try a cross-repository mount from. */
   readonly mountFrom?: readonly string[];
+  /**
+   * Ask the registry whether the repository has the blob (`HEAD`) before anything else (default
+   * true). False saves that round trip when it would most likely say no, or when a mount from
+   * `mountFrom` answers it: the blob is then mounted or uploaded straight away (a declined mount
+   * still asks before uploading).
+   */
+  readonly headFirst?: boolean;
 }
 
 /** What happened to a blob: already there, mounted from another repository, or uploaded. */
@@ -25,11 +33,14 @@ export const DEFAULT_MONOLITHIC_MAX_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
 
 /**
- * Puts one blob into `repository` unless it is there already (`HEAD` first). Then, given
- * `mountFrom`, a cross-repository mount (no bytes sent when the registry agrees). Otherwise small
- * blobs go as `POST` + one `PUT ?digest=` with the content, restarted from a fresh stream on a
- * transient failure; large ones as chunked `PATCH`es that resume where the registry stopped (see
- * `uploadChunked`). Streams from `source`, never holding a blob in memory.
+ * Puts one blob into `repository` unless it is there already (`HEAD` first, unless `headFirst`
+ * is false). Then, given `mountFrom`, a cross-repository mount (no bytes sent when the registry
+ * agrees; when it declines and the blob turns out to be there already, the upload session it
+ * opened is cancelled). Otherwise small blobs go as `POST` + one `PUT ?digest=` with the content,
+ * restarted from a fresh stream on a transient failure; large ones as chunked `PATCH`es that
+ * resume where the registry stopped (see `uploadChunked`). Streams from `source`, never holding a
+ * blob in memory. Without the `HEAD`, a mount of a blob the repository had already reports
+ * `mounted`, and an upload of one reports `uploaded` (the registry keeps one copy either way).
  */
 export async function pushBlob(
   client: RegistryClient,
@@ -47,10 +58,16 @@ export async function pushBlob(
     signal,
     what: (verb) => `${verb} blob ${blob.digest} to ${client.registry}/${repository}`,
   };
-  if (await blobExists(up)) return 'exists';
+  const headFirst = opts.headFirst ?? true;
+  if (headFirst && (await blobExists(up))) return 'exists';
   const from = opts.mountFrom?.find((r) => r !== repository);
   let started = await startUpload(up, from);
   if (started.mounted) return 'mounted';
+  // The mount was declined: whether the repository has the blob is still open.
+  if (!headFirst && from !== undefined && (await blobExists(up))) {
+    await cancelUpload(up, started.location);
+    return 'exists';
+  }
   const { attempts, baseDelayMs } = client.retryPolicy;
   if (blob.size > (opts.monolithicMaxBytes ?? DEFAULT_MONOLITHIC_MAX_BYTES)) {
     const cursor = new BlobCursor(() => source.open(blob.digest), up.what('read'));

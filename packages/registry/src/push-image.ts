@@ -24,9 +24,19 @@ export interface PushOptions extends RegistryClientOptions {
    * from there, and every blob pushed is recorded under the destination repository.
    */
   readonly origins?: BlobOrigins;
+  /**
+   * Blobs up to this size that `origins` has never seen on the destination registry are sent
+   * without asking the registry first whether it has them (default 256 KiB; 0: always ask). Most
+   * such blobs are new (a config, a rebuilt layer), and re-sending a small one the registry has
+   * costs about what the question would. Without `origins` nothing is known: every blob is asked.
+   */
+  readonly unseenUploadMaxBytes?: number;
   /** Called once per blob with what happened to it (for progress and tests). */
   readonly onBlob?: (digest: Digest, outcome: BlobOutcome) => void;
 }
+
+/** See {@link PushOptions.unseenUploadMaxBytes}. */
+export const DEFAULT_UNSEEN_UPLOAD_MAX_BYTES = 256 * 1024;
 
 /**
  * Pushes one image manifest and its blobs: config and layers first (each skipped when the
@@ -56,12 +66,21 @@ export async function pushImage(
   const manifest = parseManifest(doc);
   const blobs = [...new Map([manifest.config, ...manifest.layers].map((b) => [b.digest, b])).values()];
   const here = `${ref.registry}/${ref.repository}`;
+  const unseenMax = opts.unseenUploadMaxBytes ?? DEFAULT_UNSEEN_UPLOAD_MAX_BYTES;
   await mapConcurrently(blobs, opts.concurrency ?? 4, signal, async (blob, s) => {
+    const seenIn = await repositoriesHolding(opts.origins, blob.digest, ref.registry);
+    // One round trip less per blob where the HEAD would most likely say "absent", or where a
+    // mount answers the question; a blob this repository held is asked about (most likely there).
+    const headFirst =
+      seenIn === undefined ||
+      seenIn.includes(ref.repository) ||
+      (seenIn.length === 0 && blob.size > unseenMax);
     const outcome = await pushBlob(client, ref.repository, blob, source, {
       signal: s,
       monolithicMaxBytes: opts.monolithicMaxBytes,
       chunkBytes: opts.chunkBytes,
-      mountFrom: await mountSources(opts.origins, blob.digest, ref.registry),
+      mountFrom: seenIn,
+      headFirst,
     });
     // A hint for later pushes; a store that cannot write it must not fail this push.
     await opts.origins?.record(blob.digest, here).catch(() => undefined);
@@ -85,12 +104,15 @@ export async function pushImage(
   return digest;
 }
 
-/** Repositories of `registry` the origins know for `digest`, without the registry prefix. */
-async function mountSources(
+/**
+ * Repositories of `registry` the origins know for `digest`, without the registry prefix;
+ * undefined when there are no origins or they cannot be read (nothing is known).
+ */
+async function repositoriesHolding(
   origins: BlobOrigins | undefined,
   digest: Digest,
   registry: string,
-): Promise<string[]> {
-  const known = (await origins?.lookup(digest).catch(() => [])) ?? [];
-  return known.flatMap((o) => (o.startsWith(`${registry}/`) ? [o.slice(registry.length + 1)] : []));
+): Promise<string[] | undefined> {
+  const known = await origins?.lookup(digest).catch(() => undefined);
+  return known?.flatMap((o) => (o.startsWith(`${registry}/`) ? [o.slice(registry.length + 1)] : []));
 }

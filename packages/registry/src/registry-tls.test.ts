@@ -115,6 +115,27 @@ describe('RegistryClient transport security', () => {
     }
   });
 
+  it('trusts the certificates NODE_EXTRA_CA_CERTS names, as Node does by default', async () => {
+    const server = await serve('127.0.0.1', cert);
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    try {
+      const host = `127.0.0.1:${server.port}`;
+      const certsDir = join(dir, 'empty-certs.d');
+      process.env.NODE_EXTRA_CA_CERTS = join(dir, 'no-such-bundle.pem');
+      const err = (await new RegistryClient(host, { credentials, certsDir })
+        .ping(signal)
+        .catch((e: unknown) => e)) as RegistryError;
+      expect(err.code).toBe('CERTIFICATE');
+      process.env.NODE_EXTRA_CA_CERTS = ca.cert;
+      await new RegistryClient(host, { credentials, certsDir }).ping(signal);
+      expect(server.seen).toEqual(['GET /v2/']);
+    } finally {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = saved;
+      await server.close();
+    }
+  });
+
   it('checks the host name: the certificate names 127.0.0.1 and localhost, not 127.0.0.2', async () => {
     const server = await serve('127.0.0.1', cert);
     try {

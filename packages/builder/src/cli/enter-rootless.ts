@@ -14,7 +14,16 @@ export async function enterRootless(): Promise<number> {
   try {
     const maps = rootlessIdMaps();
     if (maps.warning !== undefined) process.stderr.write(`kiln: warning: ${maps.warning}\n`);
-    const env = { ...process.env, KILN_ROOT: storeRoot(undefined, process.env, process.getuid?.() ?? 0) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KILN_ROOT: storeRoot(undefined, process.env, process.getuid?.() ?? 0),
+    };
+    // As bin/kiln does: the inner kiln (bin/kiln.js) puts it back, and its Node does not build
+    // the root store at start (see bin/extra-ca-certs.cjs).
+    if (env.NODE_EXTRA_CA_CERTS) {
+      env.KILN_NODE_EXTRA_CA_CERTS = env.NODE_EXTRA_CA_CERTS;
+      delete env.NODE_EXTRA_CA_CERTS;
+    }
     const command = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
     const run = runInUserNamespace(command, maps, env);
     // A terminal sends its SIGINT to the whole process group, the inner kiln included: forwarding

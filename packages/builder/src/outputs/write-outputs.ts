@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeTarArchive, type Image, type LayerStore } from '@kiln/layer-store';
 import { parseImageName, type Digest } from '@kiln/oci';
-import { pushImage } from '@kiln/registry';
+import { fileBlobOrigins, pushImage } from '@kiln/registry';
 import { MergedTree, mergeRootfs, type Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from '../builder-error.js';
 import type { OutputSpec } from './output-spec.js';
@@ -83,6 +83,9 @@ async function writeOutput(out: OutputSpec, src: OutputSources): Promise<void> {
             signal: src.signal ?? new AbortController().signal,
             insecure: src.insecureRegistries,
             caFiles: src.registryCaFiles,
+            // As `kiln push`: blobs seen in another repository of the registry are mounted, and
+            // small ones never seen there are sent without asking first (see pushImage).
+            origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
           },
         );
         src.onPushed?.(name, digest);
