@@ -2,12 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir, type Result } from './support/kiln.js';
-import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
-import {
-  issueServerCertificate,
-  makeCertificateAuthority,
-  type CertificateFiles,
-} from './support/test-pki.js';
+import { hasRegistryTools, startPrivateCaRegistry, type RegistryServer } from './support/registry-server.js';
+import type { CertificateFiles } from './support/test-pki.js';
 
 const describeRegistry = hasRegistryTools() ? describe : describe.skip;
 if (!hasRegistryTools()) console.warn('skipping NODE_EXTRA_CA_CERTS tests: docker-registry is not installed');
@@ -40,13 +36,7 @@ function ok(r: Result): string {
 
 describeRegistry('NODE_EXTRA_CA_CERTS through the launcher (HTTPS registry with a private CA)', () => {
   beforeAll(async () => {
-    const pki = join(tmp.path, 'pki');
-    mkdirSync(pki);
-    ca = makeCertificateAuthority(pki);
-    const server = issueServerCertificate(pki, ca);
-    registry = await startRegistry(join(tmp.path, 'registry'), {
-      tls: { certificate: server.cert, key: server.key },
-    });
+    ({ registry, ca } = await startPrivateCaRegistry(tmp.path));
     emptyCertsD = join(tmp.path, 'certs.d-empty');
     mkdirSync(emptyCertsD);
     const rootfs = join(tmp.path, 'rootfs');

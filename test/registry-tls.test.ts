@@ -1,12 +1,8 @@
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, tempDir, writeContext } from './support/kiln.js';
-import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
-import {
-  issueServerCertificate,
-  makeCertificateAuthority,
-  type CertificateFiles,
-} from './support/test-pki.js';
+import { hasRegistryTools, startPrivateCaRegistry, type RegistryServer } from './support/registry-server.js';
+import type { CertificateFiles } from './support/test-pki.js';
 
 const describeRegistry = hasRegistryTools() ? describe : describe.skip;
 if (!hasRegistryTools()) console.warn('skipping registry TLS tests: docker-registry is not installed');
@@ -27,13 +23,7 @@ function ok(r: { status: number | null; stdout: string; stderr: string }): strin
 
 describeRegistry('kiln with a registry that serves HTTPS with a private CA', () => {
   beforeAll(async () => {
-    const pki = join(tmp.path, 'pki');
-    mkdirSync(pki);
-    ca = makeCertificateAuthority(pki);
-    const server = issueServerCertificate(pki, ca);
-    registry = await startRegistry(join(tmp.path, 'registry'), {
-      tls: { certificate: server.cert, key: server.key },
-    });
+    ({ registry, ca } = await startPrivateCaRegistry(tmp.path));
     certsD = join(tmp.path, 'certs.d');
     mkdirSync(join(certsD, registry.host), { recursive: true });
     copyFileSync(ca.cert, join(certsD, registry.host, 'ca.crt'));

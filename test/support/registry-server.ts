@@ -4,6 +4,7 @@ import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { issueServerCertificate, makeCertificateAuthority, type CertificateFiles } from './test-pki.js';
 
 /** A real CNCF distribution registry (Debian's `docker-registry`) on a loopback port. */
 export interface RegistryServer {
@@ -119,4 +120,21 @@ function httpsAnswers(url: string): Promise<{ status: number }> {
       resolve({ status: res.statusCode ?? 0 });
     }).on('error', reject);
   });
+}
+
+/**
+ * A registry on 127.0.0.1 serving HTTPS with a certificate of a fresh private CA (made in
+ * `dir/pki`; the registry's storage in `dir/registry`): nothing trusts it unless told to.
+ */
+export async function startPrivateCaRegistry(
+  dir: string,
+): Promise<{ readonly registry: RegistryServer; readonly ca: CertificateFiles }> {
+  const pki = join(dir, 'pki');
+  mkdirSync(pki, { recursive: true });
+  const ca = makeCertificateAuthority(pki);
+  const server = issueServerCertificate(pki, ca);
+  const registry = await startRegistry(join(dir, 'registry'), {
+    tls: { certificate: server.cert, key: server.key },
+  });
+  return { registry, ca };
 }
