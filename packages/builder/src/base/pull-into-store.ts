@@ -1,7 +1,7 @@
 import { formatImageName, parseImageName } from '@kiln/oci';
 import type { Image, LayerStore } from '@kiln/layer-store';
-import { join } from 'node:path';
-import { fileBlobOrigins, parseReference, pullImage } from '@kiln/registry';
+import { parseReference, pullImage } from '@kiln/registry';
+import { storeBlobOrigins } from '../store/store-blob-origins.js';
 
 /** How to reach registries: plain-HTTP hosts besides loopback ones, extra CAs, and cancellation. */
 export interface RegistryAccess {
@@ -37,7 +37,7 @@ export async function pullIntoStore(
       insecure: access.insecure,
       caFiles: access.caFiles,
       // Remembered so that pushing an image built on this base mounts its layers.
-      origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
+      origins: storeBlobOrigins(store),
     },
   );
   if (!remote.digest) await store.tag(formatImageName(parseImageName(ref)), pulled.manifestDescriptor);

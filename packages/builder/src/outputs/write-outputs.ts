@@ -6,11 +6,12 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeTarArchive, type Image, type LayerStore } from '@kiln/layer-store';
 import { parseImageName, type Digest } from '@kiln/oci';
-import { fileBlobOrigins, pushImage } from '@kiln/registry';
+import { pushImage } from '@kiln/registry';
 import { MergedTree, mergeRootfs, type Snapshotter } from '@kiln/runner-native';
 import { BuilderError } from '../builder-error.js';
 import type { OutputSpec } from './output-spec.js';
 import { rootfsChanges } from './rootfs-changes.js';
+import { storeBlobOrigins } from '../store/store-blob-origins.js';
 
 /** What the outputs are made from: the stored image and the final stage's unpacked layers. */
 export interface OutputSources {
@@ -85,7 +86,7 @@ async function writeOutput(out: OutputSpec, src: OutputSources): Promise<void> {
             caFiles: src.registryCaFiles,
             // As `kiln push`: blobs seen in another repository of the registry are mounted, and
             // small ones never seen there are sent without asking first (see pushImage).
-            origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
+            origins: storeBlobOrigins(store),
           },
         );
         src.onPushed?.(name, digest);

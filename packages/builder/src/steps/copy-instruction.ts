@@ -5,7 +5,7 @@ import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { archiveChanges, scratchDir } from '../copy/add-sources.js';
 import { ContextReads } from '../copy/context-reads.js';
-import { memoBase, recallCopy, rememberCopy, type CopyMemo } from '../copy/copy-memo.js';
+import { memoBase, recallCopy, rememberCopy, type CopyMemo, type RecalledCopy } from '../copy/copy-memo.js';
 import { copyChanges, type CopyEntry } from '../copy/plan-copy.js';
 import { expansionVars, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
@@ -82,7 +82,9 @@ export async function copyInstruction(
     let planned: PlannedCopy | undefined;
     // Stamped while the layer is written (it only reads the context again), recorded after.
     let remembering: Promise<CopyMemo | undefined> | undefined;
-    if (!recalled) {
+    let digests: Pick<RecalledCopy, 'contents' | 'archives' | 'files'>;
+    if (recalled) digests = recalled;
+    else {
       const startedMs = Date.now();
       const reads = base ? new ContextReads() : undefined;
       planned = await planCopyStep(state, req, ctx, { ...io, ...(reads ? { reads } : {}) });
@@ -97,10 +99,9 @@ export async function copyInstruction(
         });
         remembering.catch(() => undefined);
       }
+      digests = { contents: planned.contents, archives: planned.archiveDigests, files: planned.files };
     }
-    const contents = recalled?.contents ?? (planned as PlannedCopy).contents;
-    const archiveDigests = recalled?.archives ?? (planned as PlannedCopy).archiveDigests;
-    const files = recalled?.files ?? (planned as PlannedCopy).files;
+    const { contents, archives: archiveDigests, files } = digests;
     const source = planned?.source;
     const fromPart = source ? `--from=${source.label} ` : '';
     const createdBy = `${word} ${fromPart}${[...ins.heredocs.map((h) => `<<${h.name}`), ...sources].join(' ')} ${destWord} # buildkit`;

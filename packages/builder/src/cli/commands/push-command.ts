@@ -13,8 +13,8 @@ export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
     async (argv) => {
       const { LayerStore } = await import('@kiln/layer-store');
       const { formatImageName, parseImageName } = await import('@kiln/oci');
-      const { fileBlobOrigins, pushImage } = await import('@kiln/registry');
-      const { join } = await import('node:path');
+      const { pushImage } = await import('@kiln/registry');
+      const { storeBlobOrigins } = await import('../../store/store-blob-origins.js');
       const store = await LayerStore.open(argv.root);
       const name = formatImageName(parseImageName(argv.name));
       const manifest = await store.resolveTag(name);
@@ -27,7 +27,7 @@ export function pushCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
           insecure: io.insecureRegistries,
           caFiles: io.registryCaFiles,
           // Blobs pulled from or pushed to another repository of this registry are mounted.
-          origins: fileBlobOrigins(join(store.root, 'kiln', 'blob-origins')),
+          origins: storeBlobOrigins(store),
           onBlob: (d, outcome) => io.stderr(`${d}: ${PUSH_OUTCOME[outcome]}\n`),
         },
       );
