@@ -27,7 +27,10 @@ export async function* readAhead(
   entries: readonly LayerEntry[],
   opts: ReadAheadOptions,
 ): AsyncGenerator<ReadyEntry> {
-  const pending: { entry: LayerEntry; bytes: number; content?: Promise<Buffer[]> }[] = [];
+  // A queue read from `head`: Array#shift moves every element left once the array is large (it
+  // took ~0.13 s for 20,000 entries); consumed slots are dropped in bulk instead.
+  let pending: ({ entry: LayerEntry; bytes: number; content?: Promise<Buffer[]> } | undefined)[] = [];
+  let head = 0;
   let next = 0;
   let held = 0;
   let reading = 0;
@@ -36,7 +39,7 @@ export async function* readAhead(
       const entry = entries[next] as LayerEntry;
       const small =
         entry.open !== undefined && entry.header.type === 'file' && entry.header.size <= opts.maxFileBytes;
-      if (small && held + entry.header.size > opts.windowBytes && pending.length > 0) return;
+      if (small && held + entry.header.size > opts.windowBytes && head < pending.length) return;
       next++;
       if (!small || !entry.open) {
         pending.push({ entry, bytes: 0 });
@@ -57,8 +60,13 @@ export async function* readAhead(
     }
   };
   fill();
-  while (pending.length > 0) {
-    const item = pending.shift() as (typeof pending)[number];
+  while (head < pending.length) {
+    const item = pending[head] as NonNullable<(typeof pending)[number]>;
+    pending[head++] = undefined;
+    if (head >= 4096 && head * 2 >= pending.length) {
+      pending = pending.slice(head);
+      head = 0;
+    }
     if (item.content) {
       const chunks = await item.content;
       held -= item.bytes;
