@@ -297,8 +297,10 @@ static void prepare_cache(struct user_mount *m) {
     if (!S_ISDIR(st.st_mode)) die("cache %s is not a directory", m->host);
     return;
   }
-  snprintf(tmp, sizeof tmp, "%s/.new-%d-%d", m->src, n, (int)getpid());
-  if (mkdir(tmp, 0700) < 0) die("mkdir %s: %s", tmp, strerror(errno));
+  /* A unique name: concurrent steps may both create the instance, and getpid() is the same
+   * (1) in each step's PID namespace. */
+  snprintf(tmp, sizeof tmp, "%s/.new-%d-XXXXXX", m->src, n);
+  if (!mkdtemp(tmp)) die("mkdtemp %s: %s", tmp, strerror(errno));
   if (chown(tmp, m->uid, m->gid) < 0 || chmod(tmp, m->mode) < 0) die("set attributes of %s: %s", tmp, strerror(errno));
   if (rename(tmp, m->host) < 0) {
     int e = errno;
