@@ -70,8 +70,11 @@ async function blobListing(layer: StoredLayer): Promise<ListedEntry[]> {
 }
 
 /** Builds `ctx` as `tag`, failing with the build's output. */
-function build(tag: string, opts: { args?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): void {
-  const r = kiln(root, ['build', '-q', '-t', tag, ...(opts.args ?? []), ctx], opts.env);
+function build(
+  tag: string,
+  opts: { args?: readonly string[]; env?: NodeJS.ProcessEnv; dir?: string } = {},
+): void {
+  const r = kiln(root, ['build', '-q', '-t', tag, ...(opts.args ?? []), opts.dir ?? ctx], opts.env);
   if (r.status !== 0) throw new Error(`kiln build failed:\n${r.stderr}`);
 }
 
@@ -173,5 +176,64 @@ describe('layer snapshots equal their blobs', () => {
     const run = treeListing(snapshotDir(layers[2]?.diffId ?? ''));
     const newer = run.filter((e) => e.mtimeMs !== undefined && e.mtimeMs > 1_000_000_000_000);
     expect(newer).toEqual([]);
+  });
+});
+
+describe('a COPY of many files, one changed', () => {
+  // 150 small files and a big one: enough for the COPY to hardlink the unchanged files from the
+  // last build's layer in one helper (kiln-helper link-files) and unpack only the rest (the
+  // 51-file COPY above stays below that and links while unpacking).
+  const many = join(tmp.path, 'many');
+
+  beforeAll(() => {
+    mkdirSync(join(many, 'files', 'sub'), { recursive: true });
+    writeFileSync(
+      join(many, 'Dockerfile'),
+      'FROM busybox\nCOPY files/ /app/\nRUN cat /app/sub/f007.txt > /seen.txt\n',
+    );
+    for (let i = 0; i < 150; i++) {
+      const name = `f${String(i).padStart(3, '0')}.txt`;
+      writeFileSync(join(many, 'files', i % 2 ? 'sub' : '', name), `many ${i}\n`, {
+        mode: i % 5 ? 0o644 : 0o750,
+      });
+    }
+    writeFileSync(join(many, 'files', 'big.bin'), Buffer.alloc(2 * 1024 * 1024, 'y'));
+  });
+
+  it('links every unchanged small file and unpacks the rest; snapshots equal blobs', async () => {
+    build('many:one', { dir: many });
+    const first = await expectSnapshotsMatchBlobs('many:one');
+    writeFileSync(join(many, 'files', 'sub', 'f007.txt'), 'changed!\n');
+    // A file changed just before the build starts is never linked around (its ctime could
+    // hide a second change): wait past that window.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    build('many:two', { dir: many });
+    const second = await expectSnapshotsMatchBlobs('many:two');
+    const before = first[1];
+    const after = second[1];
+    if (!before || !after) throw new Error('no COPY layer');
+    const linked: string[] = [];
+    const notLinked: string[] = [];
+    for (const e of treeListing(snapshotDir(after.diffId))) {
+      if (e.type !== 'file') continue;
+      const ino = lstatSync(join(snapshotDir(after.diffId), e.path)).ino;
+      const old = lstatSync(join(snapshotDir(before.diffId), e.path), { throwIfNoEntry: false });
+      (old?.ino === ino ? linked : notLinked).push(e.path);
+    }
+    // Files over 1 MiB are unpacked by streaming: the first build's record does not hold them,
+    // but this build's does (its digest from planning, proven unchanged).
+    expect(notLinked.sort()).toEqual(['app/big.bin', 'app/sub/f007.txt']);
+    expect(linked).toHaveLength(149);
+    writeFileSync(join(many, 'files', 'f000.txt'), 'changed too\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    build('many:three', { dir: many });
+    const third = (await expectSnapshotsMatchBlobs('many:three'))[1];
+    if (!third) throw new Error('no COPY layer');
+    const ino = (layer: StoredLayer, path: string): number =>
+      lstatSync(join(snapshotDir(layer.diffId), path)).ino;
+    expect(ino(third, 'app/big.bin')).toBe(ino(after, 'app/big.bin'));
+    expect(ino(third, 'app/sub/f007.txt')).toBe(ino(after, 'app/sub/f007.txt'));
+    expect(ino(third, 'app/f000.txt')).not.toBe(ino(after, 'app/f000.txt'));
+    expect(readFileSync(join(snapshotDir(second[2]?.diffId ?? ''), 'seen.txt'), 'utf8')).toBe('changed!\n');
   });
 });

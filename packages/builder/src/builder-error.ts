@@ -23,7 +23,8 @@ export type BuilderErrorCode =
   | 'INVALID_ARGUMENT'
   | 'CONTAINER_NOT_FOUND'
   | 'CONTAINER_RUNNING'
-  | 'NAME_IN_USE';
+  | 'NAME_IN_USE'
+  | 'CONTEXT_CHANGED';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

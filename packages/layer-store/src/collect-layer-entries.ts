@@ -5,7 +5,7 @@ import { normaliseLayerPath, splitLayerPath, tarSortKey } from './layer-path.js'
 import { orderHardlinks } from './order-hardlinks.js';
 import { toTarHeader, whiteoutHeader } from './tar-header.js';
 
-const WHITEOUT_PREFIX = '.wh.';
+export const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 
 /**

@@ -269,3 +269,57 @@ test('a tee that unpacks the tar as it comes (tar-stream) gets every entry', asy
   expect(seen.sort()).toEqual(['.wh.gone', 'big.bin', 'bin/tool', 'empty', 'etc/', 'etc/hosts']);
   expect(await store.statBlob(layer.descriptor.digest)).toBe(layer.descriptor.size);
 });
+
+describe('teeHas', () => {
+  test('the tee gets the tar without the files its consumer has; the layer is unchanged', async () => {
+    const plain = await store.writeLayer(changes(sample()));
+    const c = collector();
+    let offered: readonly { path: string; mode: number; uid: number; size: number; mtime: number }[] = [];
+    const layer = await store.writeLayer(changes(sample()), {
+      tee: c.tee,
+      teeHas: async (files) => {
+        offered = files;
+        await sleep(20); // the layer is written meanwhile
+        return new Set(['big.bin', 'etc/hosts']);
+      },
+    });
+    expect(layer).toEqual(plain);
+    // Every regular file, as the tar records it: permission bits, whole seconds.
+    expect(offered.map((f) => [f.path, f.mode, f.uid, f.size, f.mtime])).toEqual([
+      ['big.bin', 0o644, 0, BIG.length, T.getTime() / 1000],
+      ['bin/tool', 0o755, 1000, 4, T.getTime() / 1000],
+      ['empty', 0o644, 0, 0, T.getTime() / 1000],
+      ['etc/hosts', 0o644, 0, 10, T.getTime() / 1000],
+    ]);
+    const teed = await tarEntries(c.bytes());
+    expect([...teed.keys()].sort()).toEqual(['.wh.gone', 'bin/tool', 'empty', 'etc/']);
+    expect(teed.get('bin/tool')?.toString()).toBe('tool');
+    // The entries it does get are byte for byte the layer's.
+    const whole = await tarEntries(await storedTar(layer));
+    for (const [name, data] of teed) expect(data.equals(whole.get(name) as Buffer)).toBe(true);
+  });
+
+  test('files with extended attributes are never offered', async () => {
+    const list = [file('x', 'x', { xattrs: { 'user.a': Buffer.from('1') } }), file('y', 'y')];
+    let offered: string[] = [];
+    await store.writeLayer(changes(list), {
+      tee: collector().tee,
+      teeHas: async (files) => {
+        offered = files.map((f) => f.path);
+        return new Set();
+      },
+    });
+    expect(offered).toEqual(['y']);
+  });
+
+  test('a teeHas that fails fails the layer and stores nothing', async () => {
+    const before = await storeContents();
+    await expect(
+      store.writeLayer(changes(sample()), {
+        tee: collector().tee,
+        teeHas: () => Promise.reject(new Error('linking failed')),
+      }),
+    ).rejects.toThrow('linking failed');
+    expect(await storeContents()).toEqual(before);
+  });
+});

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import tar from 'tar-stream';
 import { MediaType, type Descriptor, type Digest, type FsChange } from '@kiln/oci';
 import { coalesceChunks } from './coalesce-chunks.js';
 import { gzipMemberMemo } from './gzip-member-memo.js';
 import { LayerStoreError } from './layer-store-error.js';
-import { collectLayerEntries } from './collect-layer-entries.js';
+import { collectLayerEntries, WHITEOUT_PREFIX } from './collect-layer-entries.js';
 import { parallelGzip } from './parallel-gzip.js';
 import { readAhead } from './read-ahead.js';
 import { putBlob } from './put-blob.js';
 import { tarPackChunks } from './tar-pack-chunks.js';
 import type { StorePaths } from './store-paths.js';
 import { writeTarEntry } from './write-tar-entry.js';
+import type { ContentSource, LayerEntry } from './layer-entry.js';
 
 /** A stored layer: the gzip blob's descriptor and the digest of its uncompressed tar. */
 export interface Layer {
@@ -34,6 +36,29 @@ export interface WriteLayerOptions {
    * again (see gzipMemberMemo). The output bytes are the same either way.
    */
   readonly reuse?: Digest;
+  /**
+   * With `tee`: called once with the layer's regular files that have no extended attributes, as
+   * the tar records them, while the layer is being written. The paths it resolves to are files
+   * the tee's consumer has already (hardlinked from an earlier layer, say): the tee then gets a
+   * smaller tar, every other entry with the same header, in the same order, instead of the
+   * layer's own. That tar is written from a second read of its entries (`open()` again, or the
+   * host file): the caller must know that they do not change meanwhile. The layer (its blob, its
+   * diffID) is the same either way.
+   */
+  readonly teeHas?: (files: readonly LayerFile[]) => Promise<ReadonlySet<string>>;
+}
+
+/** A regular file of a layer, as its tar records it (see WriteLayerOptions.teeHas). */
+export interface LayerFile {
+  /** Normalised: relative, `/`-separated, no trailing slash. */
+  readonly path: string;
+  /** Permission bits. */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** Whole seconds since the epoch. */
+  readonly mtime: number;
 }
 
 /** Fixed so that the same tar always compresses to the same bytes (for a given zlib). */
@@ -54,6 +79,9 @@ export async function writeLayer(
   opts: WriteLayerOptions = {},
 ): Promise<Layer> {
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
+  const teeHas = opts.tee && opts.teeHas ? opts.teeHas(layerFiles(entries)) : undefined;
+  // The tee's own smaller tar, written once teeHas knows what its consumer has.
+  const teePack = teeHas ? tar.pack() : undefined;
   const pack = tar.pack();
   const diffHash = createHash('sha256');
   const teeOut = opts.tee ? new PassThrough({ highWaterMark: 4 * CHUNK_BYTES }) : undefined;
@@ -61,33 +89,35 @@ export async function writeLayer(
   // turn it into an unhandled 'error' event.
   teeOut?.on('error', () => undefined);
   const teeing = teeOut && opts.tee ? opts.tee(teeOut) : undefined;
+  // The stream the tap copies the layer's tar into: the tee's, unless it gets a tar of its own.
+  const mirror = teePack ? undefined : teeOut;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       diffHash.update(chunk);
       // A consumer that stopped (destroyed its stream) fails the layer; one that is slow is waited for.
       const stopped = (): LayerStoreError =>
         new LayerStoreError('WRITE_FAILED', 'the consumer of the layer tar stopped reading');
-      if (teeOut?.destroyed) {
+      if (mirror?.destroyed) {
         callback(stopped());
         return;
       }
-      if (!teeOut || teeOut.write(chunk)) {
+      if (!mirror || mirror.write(chunk)) {
         callback(null, chunk);
         return;
       }
       const onDrain = (): void => {
-        teeOut.off('close', onClose);
+        mirror.off('close', onClose);
         callback(null, chunk);
       };
       const onClose = (): void => {
-        teeOut.off('drain', onDrain);
+        mirror.off('drain', onDrain);
         callback(stopped());
       };
-      teeOut.once('drain', onDrain);
-      teeOut.once('close', onClose);
+      mirror.once('drain', onDrain);
+      mirror.once('close', onClose);
     },
     flush(callback) {
-      teeOut?.end();
+      mirror?.end();
       callback();
     },
   });
@@ -95,6 +125,10 @@ export async function writeLayer(
     // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
     if (err) teeOut?.destroy(err);
   });
+  if (teePack && teeOut)
+    pipeline(tarPackChunks(teePack), teeOut, (err) => {
+      if (err) pack.destroy(err);
+    });
   const members = await gzipMemberMemo(paths, GZIP_LEVEL, opts.reuse);
   const compressed = Readable.from(parallelGzip(tarBytes, GZIP_LEVEL, { memo: members.memo }));
   const storing = putBlob(paths, compressed).finally(() => members.close());
@@ -103,15 +137,40 @@ export async function writeLayer(
       await writeTarEntry(pack, entry.header, source);
     pack.finalize();
   })();
-  producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  producing.catch((err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    pack.destroy(error);
+    teePack?.destroy(error);
+  });
+  const teeProducing =
+    teeHas && teePack
+      ? (async () => {
+          const has = await teeHas;
+          for (const entry of entries)
+            if (!has.has(entry.path)) await writeTarEntry(teePack, entry.header, readAgain(entry));
+          teePack.finalize();
+        })()
+      : undefined;
+  teeProducing?.catch((err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    teePack?.destroy(error);
+    pack.destroy(error);
+  });
   if (teeing)
     teeing.catch((err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
       teeOut?.destroy(error);
+      teePack?.destroy(error);
       pack.destroy(error);
     });
-  const [produced, stored, teed] = await Promise.allSettled([producing, storing, teeing]);
+  const [produced, stored, teed, teeProduced] = await Promise.allSettled([
+    producing,
+    storing,
+    teeing,
+    teeProducing,
+  ]);
   if (teed.status === 'rejected') throw teed.reason;
+  if (teeProduced.status === 'rejected') throw teeProduced.reason;
   if (produced.status === 'rejected') throw produced.reason;
   if (stored.status === 'rejected') throw stored.reason;
   await members.save(stored.value.digest);
@@ -119,4 +178,31 @@ export async function writeLayer(
     descriptor: { mediaType: MediaType.LayerTarGzip, digest: stored.value.digest, size: stored.value.size },
     diffId: `sha256:${diffHash.digest('hex')}` as Digest,
   };
+}
+
+/** The regular files without extended attributes that `teeHas` is offered (whiteouts are not files). */
+function layerFiles(entries: readonly LayerEntry[]): LayerFile[] {
+  const files: LayerFile[] = [];
+  for (const { path, header } of entries) {
+    if (header.type !== 'file' || (header.xattrs !== undefined && Object.keys(header.xattrs).length > 0))
+      continue;
+    if (path.slice(path.lastIndexOf('/') + 1).startsWith(WHITEOUT_PREFIX)) continue;
+    files.push({
+      path,
+      mode: (header.mode ?? 0) & 0o7777,
+      uid: header.uid ?? 0,
+      gid: header.gid ?? 0,
+      size: header.size ?? 0,
+      mtime: Math.floor((header.mtime ?? new Date(0)).getTime() / 1000),
+    });
+  }
+  return files;
+}
+
+/** An entry's content read a second time: a small host file at once, else a new stream. */
+function readAgain(entry: LayerEntry): ContentSource | Buffer | undefined {
+  if (entry.header.type !== 'file') return undefined;
+  if (entry.sourcePath !== undefined && entry.header.size <= READ_AHEAD.maxFileBytes)
+    return readFileSync(entry.sourcePath);
+  return entry.open?.();
 }

@@ -105,6 +105,8 @@ int cmd_stat_paths(int argc, char **argv);
 /* Whether a path relative to a directory could leave it: absolute, or a ".." component. */
 int unsafe_rel(const char *rel);
 int cmd_tree_stamp(int argc, char **argv);
+/* kiln-helper link-files --from DIR --to DIR (link-files.c): hardlinks equal files of a layer. */
+int cmd_link_files(int argc, char **argv);
 
 /* Rootless mode (userns.c): whether this process is outside the initial user namespace; then
  * overlay needs `userxattr` and opaque markers are user.overlay.opaque. */

@@ -914,5 +914,6 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "set-xattrs") == 0) return cmd_set_xattrs(argc - 2, argv + 2);
   if (strcmp(argv[1], "stat-paths") == 0) return cmd_stat_paths(argc - 2, argv + 2);
   if (strcmp(argv[1], "tree-stamp") == 0) return cmd_tree_stamp(argc - 2, argv + 2);
+  if (strcmp(argv[1], "link-files") == 0) return cmd_link_files(argc - 2, argv + 2);
   usage("kiln-helper run|whiteouts|opaque-dirs ...");
 }

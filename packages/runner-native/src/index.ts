@@ -6,6 +6,7 @@ export {
   type SnapshotterKind,
   type SnapshotterOptions,
   type StagedLayer,
+  type ReusableFile,
 } from './snapshotter.js';
 export type {
   RunMount,
@@ -31,6 +32,7 @@ export { readXattrs } from './read-xattrs.js';
 export { statPaths, type PathStat } from './stat-paths.js';
 export { treeStamp, type TreeReads, type TreeStamp } from './tree-stamp.js';
 export { hashFiles } from './hash-files.js';
+export { linkFiles, type LinkedFile } from './link-files.js';
 export { extractLayer } from './extract-layer.js';
 export type { LocatedEntry } from './lookup-path.js';
 export { mergeRootfs } from './merge-rootfs.js';

@@ -10,6 +10,7 @@ import { lookupPath, type LayerView } from './lookup-path.js';
 import { mergeLayers } from './merge-layers.js';
 import { opaqueDirs } from './opaque-dirs.js';
 import { loadDigestRecord, saveDigestRecord } from './digest-records.js';
+import { linkFiles, type LinkedFile } from './link-files.js';
 import { loadOpaqueRecord, saveOpaqueRecord } from './opaque-records.js';
 import { RECORD_TEMP_PATTERN } from './layer-records.js';
 import { removeOrphans } from './remove-orphans.js';
@@ -25,12 +26,36 @@ export type SnapshotterKind = 'overlay' | 'copy' | 'auto';
 
 /** A layer being unpacked before its diffId is known (see `Snapshotter.stage`). */
 export interface StagedLayer {
-  /** Unpacks the uncompressed tar (read to its end, or destroyed on error). */
-  extract(tar: Readable): Promise<void>;
+  /**
+   * Before `extract`: hardlinks the files of the reused layer (see `stage`) that stand for these
+   * files of this one (same path and sha256, regular files with exactly these attributes, no
+   * extended attributes), making their parent directories. Resolves to the paths linked: the tar
+   * given to `extract` must then leave those files out (it still holds their directories).
+   */
+  linkReused(files: readonly ReusableFile[]): Promise<ReadonlySet<string>>;
+  /** Whether the reused layer records a regular file at `path` with these bytes (sha256 hex). */
+  reuses(path: string, digest: string): boolean;
+  /**
+   * After `extract`: adds to this layer's digest record regular files (no extended attributes)
+   * the caller has proven were unpacked with these bytes (sha256 hex by path), such as files over
+   * 1 MiB, which unpacking streams without hashing; paths already recorded keep their digest.
+   */
+  recordDigests(files: ReadonlyMap<string, string>): void;
+  /**
+   * Unpacks the uncompressed tar (read to its end, or destroyed on error); `thread` overrides
+   * `stage`'s choice (a tar left small by `linkReused` is not worth a thread).
+   */
+  extract(tar: Readable, opts?: { readonly thread?: boolean }): Promise<void>;
   /** Puts the unpacked layer in place as `diffId` (kept as is when it already exists). */
   commit(diffId: Digest): Promise<void>;
   /** Removes what was unpacked. */
   discard(): Promise<void>;
+}
+
+/** A file of a staged layer that an equal file of the reused layer may stand for. */
+export interface ReusableFile extends LinkedFile {
+  /** sha256 (hex) of its bytes. */
+  readonly digest: string;
 }
 
 export interface SnapshotterOptions {
@@ -143,9 +168,25 @@ export class Snapshotter {
       await rm(tmp, { recursive: true, force: true });
     };
     return {
-      extract: async (tar) => {
+      linkReused: async (files) => {
+        const linked = new Set<string>();
+        if (reuse === undefined || opts.reuse === undefined) return linked;
+        const candidates = files.filter((f) => reuse.get(f.path) === f.digest);
+        const done = await linkFiles(this.layerDir(opts.reuse), tmp, candidates);
+        candidates.forEach((f, i) => {
+          if (!done[i]) return;
+          linked.add(f.path);
+          digests.set(f.path, f.digest);
+        });
+        return linked;
+      },
+      reuses: (path, digest) => reuse?.get(path) === digest,
+      recordDigests: (files) => {
+        for (const [path, digest] of files) if (!digests.has(path)) digests.set(path, digest);
+      },
+      extract: async (tar, how) => {
         try {
-          await (opts.thread ? extractInWorker : extractLayer)(tar, tmp, {
+          await ((how?.thread ?? opts.thread) ? extractInWorker : extractLayer)(tar, tmp, {
             digests,
             ...(reuse && opts.reuse !== undefined
               ? { reuse: { dir: this.layerDir(opts.reuse), digests: reuse } }

@@ -206,6 +206,7 @@ function padded(n: number): number {
   return Math.ceil(n / 8) * 8;
 }
 
-function sameStamp(a: FileStamp, b: FileStamp): boolean {
+/** Whether two stamps describe the same, unchanged file. */
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }

@@ -25,6 +25,8 @@ export interface ContentDigests {
   readonly digest: string;
   /** A short digest of each entry (metadata and bytes) by path, to explain what changed. */
   readonly files: Readonly<Record<string, string>>;
+  /** The sha256 (hex) of each regular file's bytes, by entry path. */
+  readonly bytes: ReadonlyMap<string, string>;
 }
 
 /** {@link contentDigest}, plus per-entry digests (see {@link ContentDigests}). */
@@ -36,6 +38,7 @@ export async function contentDigests(
   // A dictionary from the start: adding 20,000 keys to a `{}` first walks V8 through a hidden
   // class per key.
   const files = Object.create(null) as Record<string, string>;
+  const bytes = new Map<string, string>();
   const known = await knownDigests(entries, stats);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as CopyEntry;
@@ -51,9 +54,10 @@ export async function contentDigests(
         ? hash('sha256', e.content)
         : '';
     all.update(meta).update(data).update('\n');
+    if (h.type === 'file' && data !== '') bytes.set(h.path, data);
     files[h.path] = hash('sha256', meta + data).slice(0, 16);
   }
-  return { digest: all.digest('hex'), files };
+  return { digest: all.digest('hex'), files, bytes };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Layer } from '@kiln/layer-store';
+import type { Layer, LayerFile } from '@kiln/layer-store';
 import type { Digest, FsChange } from '@kiln/oci';
 import { cacheKey } from '../cache/cache-key.js';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
@@ -11,7 +11,10 @@ import type { StepContext } from './step-context.js';
 /** Writes a step's changes as a layer (see LayerStep.produce). */
 export type LayerWriter = (
   changes: AsyncIterable<FsChange>,
-  opts?: { readonly tee?: (tar: Readable) => Promise<void> },
+  opts?: {
+    readonly tee?: (tar: Readable) => Promise<void>;
+    readonly teeHas?: (files: readonly LayerFile[]) => Promise<ReadonlySet<string>>;
+  },
 ) => Promise<Layer | undefined>;
 
 /** A step that adds a layer: its progress id, cache key, history text, and how to make its changes. */
@@ -22,7 +25,8 @@ export interface LayerStep {
   /**
    * Produces the changes and hands them to `write` while its resources (a snapshot) are alive.
    * `write` resolves to the stored layer (undefined when there were no changes); `tee` also gets
-   * the layer's uncompressed tar as it is written (see WriteLayerOptions).
+   * the layer's uncompressed tar as it is written, or with `teeHas` a tar of the files it does
+   * not have (see WriteLayerOptions).
    */
   readonly produce: (write: LayerWriter) => Promise<void>;
   /** A COPY that recognised its context unchanged without reading it (reported when cached). */
@@ -95,6 +99,7 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
           .writeLayer(nonEmpty, {
             sourceDateEpoch: ctx.sourceDateEpoch,
             ...(opts?.tee ? { tee: opts.tee } : {}),
+            ...(opts?.teeHas ? { teeHas: opts.teeHas } : {}),
             ...(previous ? { reuse: previous.blob as Digest } : {}),
           })
           .then((layer) => ({ layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history }))

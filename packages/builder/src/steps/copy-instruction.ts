@@ -5,6 +5,7 @@ import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { archiveChanges, scratchDir } from '../copy/add-sources.js';
 import { ContextReads } from '../copy/context-reads.js';
+import { unchangedLinker } from '../copy/link-unchanged.js';
 import { memoBase, recallCopy, rememberCopy, type CopyMemo, type RecalledCopy } from '../copy/copy-memo.js';
 import { copyChanges, type CopyEntry } from '../copy/plan-copy.js';
 import { expansionVars, type StageState } from '../state/stage-state.js';
@@ -80,12 +81,13 @@ export async function copyInstruction(
       ? await recallCopy(ctx.explain?.previousInputs(slot), base, ctx.contextDir, ctx.stamps)
       : undefined;
     let planned: PlannedCopy | undefined;
+    let plannedMs = Date.now();
     // Stamped while the layer is written (it only reads the context again), recorded after.
     let remembering: Promise<CopyMemo | undefined> | undefined;
     let digests: Pick<RecalledCopy, 'contents' | 'archives' | 'files'>;
     if (recalled) digests = recalled;
     else {
-      const startedMs = Date.now();
+      const startedMs = plannedMs;
       const reads = base ? new ContextReads() : undefined;
       planned = await planCopyStep(state, req, ctx, { ...io, ...(reads ? { reads } : {}) });
       if (reads && base) {
@@ -130,6 +132,7 @@ export async function copyInstruction(
       },
       produce: async (write) => {
         // Recalled digests stand for the context as it is; its layer is listed only now.
+        if (!planned) plannedMs = Date.now();
         const plan = planned ?? (await planCopyStep(state, req, ctx, io));
         const { entries, archives } = plan;
         // The layer is unpacked while it is written (the next step needs it as a lower), not
@@ -146,7 +149,24 @@ export async function copyInstruction(
             copyChanges(entries),
             ...archives.map((a) => archiveChanges(a, a.dest, scratchPath, plan.chown)),
           ]);
-          const layer = await write(changes, { tee: (tar) => staged.extract(tar) });
+          // Files equal to the last build's are hardlinked while the layer is written (one
+          // helper); only the rest is unpacked, from a tar of its own (not with archives: an
+          // archive's file may replace a context file of the same path).
+          const linker =
+            previous && archives.length === 0
+              ? unchangedLinker(staged, { ...plan, startedMs: plannedMs })
+              : undefined;
+          const layer = await write(changes, {
+            tee: async (tar) => {
+              const linked = await linker?.linked;
+              await staged.extract(tar, linked ? { thread: bigLayer(entries, linked.size) } : {});
+            },
+            ...(linker ? { teeHas: linker.teeHas } : {}),
+          });
+          if (linker) {
+            await linker.check(location);
+            staged.recordDigests(linker.unpacked());
+          }
           if (layer) await staged.commit(layer.diffId);
           else await staged.discard();
         } catch (error) {
@@ -175,8 +195,10 @@ async function* mergeChanges(sets: readonly AsyncIterable<FsChange>[]): AsyncIte
 const THREAD_ENTRIES = 1000;
 const THREAD_BYTES = 64 * 1024 * 1024;
 
-function bigLayer(entries: readonly CopyEntry[]): boolean {
-  if (entries.length >= THREAD_ENTRIES) return true;
+/** Whether to unpack on a thread; `linked` files are not in the tar the thread would read. */
+function bigLayer(entries: readonly CopyEntry[], linked = 0): boolean {
+  if (entries.length - linked >= THREAD_ENTRIES) return true;
+  if (linked > 0) return false;
   let bytes = 0;
   for (const e of entries) bytes += e.header.size;
   return bytes >= THREAD_BYTES;

@@ -47,6 +47,8 @@ export interface PlannedCopy {
   readonly chown?: CopyOwnership;
   readonly contents: string;
   readonly files: Readonly<Record<string, string>>;
+  /** sha256 (hex) of each regular file's bytes by entry path (see ContentDigests). */
+  readonly bytes: ReadonlyMap<string, string>;
   readonly archiveDigests: readonly (readonly [string, ArchiveKind, string])[];
   /** The stage or image of `--from`. */
   readonly source?: { readonly label: string; readonly key: string };
@@ -173,7 +175,7 @@ export async function planCopyStep(
   // concat, not spreads: spreading 20,000 entries costs milliseconds on a cold start.
   const parents = await parentDirs(planned.concat(anchors), lowers, ctx, location);
   const entries = parents.concat(planned);
-  const { digest: contents, files } = await contentDigests(entries, ctx.statCache);
+  const { digest: contents, files, bytes } = await contentDigests(entries, ctx.statCache);
   const archiveDigests = await Promise.all(
     archives.map(async (a) => [a.dest, a.kind, await fileDigest(a.path, ctx.statCache)] as const),
   );
@@ -183,6 +185,7 @@ export async function planCopyStep(
     ...(ins.chown === undefined ? {} : { chown: owner }),
     contents,
     files,
+    bytes,
     archiveDigests,
     ...(from ? { source: { label: from.label, key: from.key } } : {}),
   };

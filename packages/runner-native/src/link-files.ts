@@ -1,0 +1,38 @@
+import { runHelper } from './run-helper.js';
+import { RunnerError } from './runner-error.js';
+
+/** A regular file to hardlink, with the attributes the linked file must have. */
+export interface LinkedFile {
+  /** Relative to both directories, `/`-separated, no `.`/`..`/empty components. */
+  readonly path: string;
+  /** Permission bits (`& 0o7777`). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** Whole seconds since the epoch. */
+  readonly mtime: number;
+}
+
+/**
+ * Hardlinks each of `files` from `from` into `to` (making missing parent directories, 0755)
+ * when `from`'s file is a regular file with exactly its attributes, in one helper process
+ * (`kiln-helper link-files`): one boolean per file, in order, true when linked. Paths through a
+ * symlink on either side, absolute paths and `..` are never followed (false). Sort `files` by
+ * path: the helper opens the parents of consecutive files once.
+ */
+export async function linkFiles(from: string, to: string, files: readonly LinkedFile[]): Promise<boolean[]> {
+  if (files.length === 0) return [];
+  const records = files.map(
+    (f) => `${f.path}\0${(f.mode & 0o7777).toString(8)}\0${f.uid}\0${f.gid}\0${f.size}\0${f.mtime}\0`,
+  );
+  const out = await runHelper(['link-files', '--from', from, '--to', to], Buffer.from(records.join('')));
+  if (out.length !== files.length)
+    throw new RunnerError(
+      'HELPER_FAILED',
+      `kiln-helper link-files answered ${out.length} of ${files.length} records`,
+    );
+  const linked: boolean[] = [];
+  for (const byte of out) linked.push(byte === 0x31);
+  return linked;
+}
