@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { sha256Digest, type Digest } from '@kiln/oci';
 import { getCacheRecord, putCacheRecord } from './cache-records.js';
-import { GZIP_BLOCK_BYTES, type GzipMemo } from './parallel-gzip.js';
+import { GZIP_BLOCK_BYTES, GZIP_POLICY, type GzipMemo } from './parallel-gzip.js';
 import { blobPath, type StorePaths } from './store-paths.js';
 
 /** Blobs of fewer members are not worth a record. */
@@ -13,6 +13,8 @@ interface MemberRecord {
   readonly zlib: string;
   readonly level: number;
   readonly blockBytes: number;
+  /** parallelGzip's rules for choosing each block's compression (GZIP_POLICY). */
+  readonly policy: string;
   /** In blob order: the sha256 (hex) of each member's input block, and the member's length. */
   readonly members: readonly (readonly [string, number])[];
 }
@@ -32,8 +34,8 @@ export interface MemberMemo {
  * whose tar is unchanged up to a point (and, as tar pads entries to 512 bytes, often after a
  * small edit too) has the same blocks. Each blob's members are listed in a cache record (by the
  * sha256 of their input blocks; no `sha256:` digest in it, so the record keeps no blob alive),
- * and a member is reused only when the record was made by the same zlib version, level and block
- * size — so the output is byte for byte what compressing would give — and the member's gzip
+ * and a member is reused only when the record was made by the same zlib version, level, block
+ * size and compression rules (GZIP_POLICY) — so the output is byte for byte what compressing would give — and the member's gzip
  * trailer (CRC-32 and length of its input) matches the block. Anything missing or unreadable
  * means compressing as usual.
  */
@@ -50,7 +52,8 @@ export async function gzipMemberMemo(
       record &&
       record.zlib === process.versions.zlib &&
       record.level === level &&
-      record.blockBytes === GZIP_BLOCK_BYTES
+      record.blockBytes === GZIP_BLOCK_BYTES &&
+      record.policy === GZIP_POLICY
     ) {
       file = await open(blobPath(paths, previous), 'r').catch(() => undefined);
       let offset = 0;
@@ -87,6 +90,7 @@ export async function gzipMemberMemo(
         zlib: process.versions.zlib ?? '',
         level,
         blockBytes: GZIP_BLOCK_BYTES,
+        policy: GZIP_POLICY,
         members,
       };
       await putCacheRecord(paths, recordKey(digest), record).catch(() => undefined);
@@ -106,7 +110,12 @@ function recordKey(blob: Digest): string {
 function asRecord(v: unknown): MemberRecord | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const r = v as Record<string, unknown>;
-  if (typeof r.zlib !== 'string' || typeof r.level !== 'number' || typeof r.blockBytes !== 'number')
+  if (
+    typeof r.zlib !== 'string' ||
+    typeof r.level !== 'number' ||
+    typeof r.blockBytes !== 'number' ||
+    typeof r.policy !== 'string'
+  )
     return undefined;
   if (!Array.isArray(r.members)) return undefined;
   const ok = r.members.every(
