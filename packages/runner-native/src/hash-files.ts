@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { packageFile } from './package-file.js';
 
@@ -65,10 +65,32 @@ export function hashShare(paths: readonly string[], index: Int32Array): [number,
   }
 }
 
+/**
+ * Files up to this size are read into one buffer kept per thread: a new Buffer per file (as
+ * readFileSync makes) leaves 100 MB of garbage behind 20,000 small files, which V8 collects late
+ * and which showed in the build's peak memory.
+ */
+const SCRATCH_BYTES = 1024 * 1024;
+let scratch: Buffer | undefined;
+
 function hashOne(path: string): string | undefined {
+  let fd: number | undefined;
   try {
-    return hash('sha256', readFileSync(path));
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    if (size > SCRATCH_BYTES) return hash('sha256', readFileSync(fd));
+    scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES);
+    // As readFileSync: the size fstat gives, or less when the file ends sooner.
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, scratch, done, size - done, null);
+      if (n === 0) break;
+      done += n;
+    }
+    return hash('sha256', scratch.subarray(0, done));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
