@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { ContentSource, LayerEntry } from './layer-entry.js';
 
 /** A layer entry whose small content may already be in memory. */
@@ -6,6 +5,8 @@ export interface ReadyEntry {
   readonly entry: LayerEntry;
   /** The file's bytes when read ahead, else a stream to read now (or undefined: no content). */
   readonly source?: ContentSource | AsyncIterable<Buffer> | Buffer;
+  /** A small host file (FsChange.sourcePath) the consumer reads itself, at once, instead. */
+  readonly hostFile?: string;
 }
 
 export interface ReadAheadOptions {
@@ -73,10 +74,11 @@ export async function* readAhead(
       fill();
       yield { entry: item.entry, source: chunks.length === 1 ? chunks[0] : fromChunks(chunks) };
     } else if (item.entry.sourcePath !== undefined && item.entry.header.size <= opts.maxFileBytes) {
-      // A small host file is read synchronously: open/read/close cost microseconds, while each
-      // async step is a thread-pool round trip, which dominates layers of many small files.
+      // A small host file is read synchronously by the consumer (into its output): open/read/
+      // close cost microseconds, while each async step is a thread-pool round trip, which
+      // dominates layers of many small files.
       fill();
-      yield { entry: item.entry, source: readFileSync(item.entry.sourcePath) };
+      yield { entry: item.entry, hostFile: item.entry.sourcePath };
     } else {
       fill();
       yield { entry: item.entry, source: item.entry.open?.() };

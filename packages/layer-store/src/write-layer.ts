@@ -1,19 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
-import tar from 'tar-stream';
 import { MediaType, type Descriptor, type Digest, type FsChange } from '@kiln/oci';
-import { coalesceChunks } from './coalesce-chunks.js';
 import { gzipMemberMemo } from './gzip-member-memo.js';
 import { LayerStoreError } from './layer-store-error.js';
 import { collectLayerEntries, WHITEOUT_PREFIX } from './collect-layer-entries.js';
 import { parallelGzip } from './parallel-gzip.js';
-import { readAhead } from './read-ahead.js';
+import { readAhead, type ReadyEntry } from './read-ahead.js';
 import { putBlob } from './put-blob.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
+import { tarChunks } from './tar-chunks.js';
 import type { StorePaths } from './store-paths.js';
-import { writeTarEntry } from './write-tar-entry.js';
-import type { ContentSource, LayerEntry } from './layer-entry.js';
+import type { LayerEntry } from './layer-entry.js';
 
 /** A stored layer: the gzip blob's descriptor and the digest of its uncompressed tar. */
 export interface Layer {
@@ -80,9 +76,6 @@ export async function writeLayer(
 ): Promise<Layer> {
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
   const teeHas = opts.tee && opts.teeHas ? opts.teeHas(layerFiles(entries)) : undefined;
-  // The tee's own smaller tar, written once teeHas knows what its consumer has.
-  const teePack = teeHas ? tar.pack() : undefined;
-  const pack = tar.pack();
   const diffHash = createHash('sha256');
   const teeOut = opts.tee ? new PassThrough({ highWaterMark: 4 * CHUNK_BYTES }) : undefined;
   // The consumer sees a failure through its own reading; a consumer that never read must not
@@ -90,7 +83,7 @@ export async function writeLayer(
   teeOut?.on('error', () => undefined);
   const teeing = teeOut && opts.tee ? opts.tee(teeOut) : undefined;
   // The stream the tap copies the layer's tar into: the tee's, unless it gets a tar of its own.
-  const mirror = teePack ? undefined : teeOut;
+  const mirror = teeHas ? undefined : teeOut;
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       diffHash.update(chunk);
@@ -121,57 +114,36 @@ export async function writeLayer(
       callback();
     },
   });
-  const tarBytes = pipeline(coalesceChunks(tarPackChunks(pack), CHUNK_BYTES), tap, (err) => {
+  // The first failure of either tar's production is the one reported.
+  let produceFailure: unknown;
+  async function* failFirst(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    try {
+      yield* chunks;
+    } catch (error) {
+      produceFailure ??= error;
+      throw error;
+    }
+  }
+  const tarBytes = pipeline(failFirst(tarChunks(readAhead(entries, READ_AHEAD), CHUNK_BYTES)), tap, (err) => {
     // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
     if (err) teeOut?.destroy(err);
   });
-  if (teePack && teeOut)
-    pipeline(tarPackChunks(teePack), teeOut, (err) => {
-      if (err) pack.destroy(err);
+  if (teeHas && teeOut)
+    pipeline(failFirst(tarChunks(teeEntries(entries, teeHas), CHUNK_BYTES)), teeOut, (err) => {
+      if (err) tap.destroy(err);
     });
   const members = await gzipMemberMemo(paths, GZIP_LEVEL, opts.reuse);
   const compressed = Readable.from(parallelGzip(tarBytes, GZIP_LEVEL, { memo: members.memo }));
   const storing = putBlob(paths, compressed).finally(() => members.close());
-  const producing = (async () => {
-    for await (const { entry, source } of readAhead(entries, READ_AHEAD))
-      await writeTarEntry(pack, entry.header, source);
-    pack.finalize();
-  })();
-  producing.catch((err: unknown) => {
-    const error = err instanceof Error ? err : new Error(String(err));
-    pack.destroy(error);
-    teePack?.destroy(error);
-  });
-  const teeProducing =
-    teeHas && teePack
-      ? (async () => {
-          const has = await teeHas;
-          for (const entry of entries)
-            if (!has.has(entry.path)) await writeTarEntry(teePack, entry.header, readAgain(entry));
-          teePack.finalize();
-        })()
-      : undefined;
-  teeProducing?.catch((err: unknown) => {
-    const error = err instanceof Error ? err : new Error(String(err));
-    teePack?.destroy(error);
-    pack.destroy(error);
-  });
   if (teeing)
     teeing.catch((err: unknown) => {
       const error = err instanceof Error ? err : new Error(String(err));
       teeOut?.destroy(error);
-      teePack?.destroy(error);
-      pack.destroy(error);
+      tap.destroy(error);
     });
-  const [produced, stored, teed, teeProduced] = await Promise.allSettled([
-    producing,
-    storing,
-    teeing,
-    teeProducing,
-  ]);
+  const [stored, teed] = await Promise.allSettled([storing, teeing]);
   if (teed.status === 'rejected') throw teed.reason;
-  if (teeProduced.status === 'rejected') throw teeProduced.reason;
-  if (produced.status === 'rejected') throw produced.reason;
+  if (produceFailure !== undefined) throw produceFailure;
   if (stored.status === 'rejected') throw stored.reason;
   await members.save(stored.value.digest);
   return {
@@ -199,10 +171,19 @@ function layerFiles(entries: readonly LayerEntry[]): LayerFile[] {
   return files;
 }
 
-/** An entry's content read a second time: a small host file at once, else a new stream. */
-function readAgain(entry: LayerEntry): ContentSource | Buffer | undefined {
-  if (entry.header.type !== 'file') return undefined;
-  if (entry.sourcePath !== undefined && entry.header.size <= READ_AHEAD.maxFileBytes)
-    return readFileSync(entry.sourcePath);
-  return entry.open?.();
+/**
+ * The entries the tee's consumer does not have (see WriteLayerOptions.teeHas), read a second
+ * time: a small host file by the tar writer itself, else a new stream.
+ */
+async function* teeEntries(
+  entries: readonly LayerEntry[],
+  teeHas: Promise<ReadonlySet<string>>,
+): AsyncGenerator<ReadyEntry> {
+  const has = await teeHas;
+  for (const entry of entries) {
+    if (has.has(entry.path)) continue;
+    const small = entry.sourcePath !== undefined && entry.header.size <= READ_AHEAD.maxFileBytes;
+    if (entry.header.type === 'file' && small) yield { entry, hostFile: entry.sourcePath };
+    else yield { entry, ...(entry.header.type === 'file' && entry.open ? { source: entry.open() } : {}) };
+  }
 }

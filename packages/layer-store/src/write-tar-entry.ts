@@ -62,7 +62,8 @@ export async function writeTarEntry(
   return done;
 }
 
-function sizeMismatch(header: TarHeader, got: string): LayerStoreError {
+/** A regular file whose content is not its header's size (`got`: what it yielded). */
+export function sizeMismatch(header: TarHeader, got: string): LayerStoreError {
   return new LayerStoreError(
     'FILE_SIZE_MISMATCH',
     `file "${header.name}" yielded ${got} bytes, but its header says ${header.size}`,

@@ -1,0 +1,140 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { ContentSource } from './layer-entry.js';
+import type { ReadyEntry } from './read-ahead.js';
+import { END_OF_TAR_BYTES, encodeEntryHeader, paddingAfter } from './tar-encode.js';
+import type { TarHeader } from './tar-header.js';
+import { sizeMismatch } from './write-tar-entry.js';
+
+/**
+ * A tar of `entries` (in their order, then the end-of-archive blocks) as chunks of `chunkBytes`
+ * (the last may be shorter), each a new Buffer the consumer may keep. Headers are tar-stream's
+ * bytes (see encodeEntryHeader). A small host file (`hostFile`) is read straight into the chunk:
+ * no Buffer per file, which for 20,000 files is 100 MB of garbage and a copy. A regular file's
+ * content must be exactly `header.size` bytes, else FILE_SIZE_MISMATCH before a byte too many is
+ * written; the source is read to its end or destroyed.
+ */
+export async function* tarChunks(
+  entries: AsyncIterable<ReadyEntry>,
+  chunkBytes: number,
+): AsyncGenerator<Buffer> {
+  const out = new ChunkWriter(chunkBytes);
+  for await (const { entry, source, hostFile } of entries) {
+    const header = entry.header;
+    for (const part of encodeEntryHeader(header)) out.put(part);
+    if (header.type === 'file') {
+      if (hostFile !== undefined) out.readFile(hostFile, header);
+      else yield* writeContent(out, header, source);
+      out.zeros(paddingAfter(header.size ?? 0));
+    } else if (source && !Buffer.isBuffer(source) && 'destroy' in source) source.destroy();
+    yield* out.take();
+  }
+  out.zeros(END_OF_TAR_BYTES);
+  yield* out.take();
+  const last = out.rest();
+  if (last) yield last;
+}
+
+/** Writes an entry's content, handing over full chunks as it goes (a big file is never held). */
+async function* writeContent(
+  out: ChunkWriter,
+  header: TarHeader,
+  source: ContentSource | AsyncIterable<Buffer> | Buffer | undefined,
+): AsyncGenerator<Buffer> {
+  const size = header.size ?? 0;
+  if (Buffer.isBuffer(source)) {
+    if (source.length > size) throw sizeMismatch(header, `more than ${size}`);
+    if (source.length < size) throw sizeMismatch(header, String(source.length));
+    out.put(source);
+    return;
+  }
+  let written = 0;
+  let ended = false;
+  try {
+    if (source)
+      for await (const chunk of source as AsyncIterable<Buffer | string>) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        written += buf.length;
+        if (written > size) throw sizeMismatch(header, `more than ${size}`);
+        out.put(buf);
+        yield* out.take();
+      }
+    ended = true;
+  } finally {
+    // Failed, or the consumer stopped early: the source is not read to its end.
+    if (!ended && source && 'destroy' in source) source.destroy();
+  }
+  if (written !== size) throw sizeMismatch(header, String(written));
+}
+
+/** Bytes gathered into fixed-size chunks; full chunks wait in `take()`. */
+class ChunkWriter {
+  private chunk: Buffer;
+  private at = 0;
+  private full: Buffer[] = [];
+
+  constructor(private readonly chunkBytes: number) {
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  put(bytes: Uint8Array): void {
+    let from = 0;
+    while (from < bytes.length) {
+      const n = Math.min(bytes.length - from, this.chunkBytes - this.at);
+      this.chunk.set(bytes.subarray(from, from + n), this.at);
+      this.at += n;
+      from += n;
+      if (this.at === this.chunkBytes) this.next();
+    }
+  }
+
+  zeros(count: number): void {
+    let left = count;
+    while (left > 0) {
+      const n = Math.min(left, this.chunkBytes - this.at);
+      this.chunk.fill(0, this.at, this.at + n);
+      this.at += n;
+      left -= n;
+      if (this.at === this.chunkBytes) this.next();
+    }
+  }
+
+  /**
+   * Reads the host file at `path` into the chunks: exactly `header.size` bytes, and then checks
+   * that the file has no more (as the layer writer did with a whole-file read).
+   */
+  readFile(path: string, header: TarHeader): void {
+    const size = header.size ?? 0;
+    const fd = openSync(path, 'r');
+    try {
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, this.chunk, this.at, Math.min(size - done, this.chunkBytes - this.at), null);
+        if (n === 0) throw sizeMismatch(header, String(done));
+        done += n;
+        this.at += n;
+        if (this.at === this.chunkBytes) this.next();
+      }
+      if (readSync(fd, Buffer.alloc(1), 0, 1, null) > 0) throw sizeMismatch(header, `more than ${size}`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The chunks filled so far. */
+  *take(): Generator<Buffer> {
+    const full = this.full;
+    this.full = [];
+    yield* full;
+  }
+
+  /** What is left in the current chunk (undefined when empty). */
+  rest(): Buffer | undefined {
+    return this.at === 0 ? undefined : this.chunk.subarray(0, this.at);
+  }
+
+  private next(): void {
+    this.full.push(this.chunk);
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.at = 0;
+  }
+}
