@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { ContentSource } from './layer-entry.js';
 import type { ReadyEntry } from './read-ahead.js';
-import { END_OF_TAR_BYTES, encodeEntryHeader, paddingAfter } from './tar-encode.js';
+import { END_OF_TAR_BYTES, encodeEntryHeader, encodeHeaderInto, paddingAfter } from './tar-encode.js';
 import type { TarHeader } from './tar-header.js';
 import { sizeMismatch } from './write-tar-entry.js';
 
@@ -20,7 +20,7 @@ export async function* tarChunks(
   const out = new ChunkWriter(chunkBytes);
   for await (const { entry, source, hostFile } of entries) {
     const header = entry.header;
-    for (const part of encodeEntryHeader(header)) out.put(part);
+    out.header(header);
     if (header.type === 'file') {
       if (hostFile !== undefined) out.readFile(hostFile, header);
       else yield* writeContent(out, header, source);
@@ -73,7 +73,23 @@ class ChunkWriter {
   private full: Buffer[] = [];
 
   constructor(private readonly chunkBytes: number) {
+    if (chunkBytes % 512 !== 0) throw new Error('internal: tar chunks must be whole 512-byte blocks');
     this.chunk = Buffer.allocUnsafe(chunkBytes);
+  }
+
+  /** An entry's header: written in place when it can be (see encodeHeaderInto). */
+  header(header: TarHeader): void {
+    // Everything in a tar is 512-byte blocks and chunks are whole blocks: a header never
+    // straddles two chunks.
+    if (this.at + 512 <= this.chunkBytes) {
+      this.chunk.fill(0, this.at, this.at + 512);
+      if (encodeHeaderInto(header, this.chunk, this.at)) {
+        this.at += 512;
+        if (this.at === this.chunkBytes) this.next();
+        return;
+      }
+    }
+    for (const part of encodeEntryHeader(header)) this.put(part);
   }
 
   put(bytes: Uint8Array): void {

@@ -79,35 +79,72 @@ interface UstarFields {
 /** tar-stream's headers.encode: a 512-byte ustar header, or undefined when the names do not fit. */
 function encodeUstar(h: UstarFields): Buffer | undefined {
   const buf = Buffer.alloc(512);
+  return encodeUstarInto(h, buf, 0) ? buf : undefined;
+}
+
+/**
+ * encodeUstar into `buf` at `at` (512 zero bytes there); false, writing nothing, when the names
+ * do not fit.
+ */
+function encodeUstarInto(h: UstarFields, buf: Buffer, at: number): boolean {
   let name = h.name;
   let prefix = '';
   // (tar-stream's encode would add a "/" to a directory's name when given a numeric `typeflag`,
   // which pack never passes: names are taken as they are, toTarHeader adds the "/".)
-  if (Buffer.byteLength(name) !== name.length) return undefined;
-  while (Buffer.byteLength(name) > 100) {
+  if (Buffer.byteLength(name) !== name.length) return false;
+  while (name.length > 100) {
     const i = name.indexOf('/');
-    if (i === -1) return undefined;
+    if (i === -1) return false;
     prefix += prefix ? `/${name.slice(0, i)}` : name.slice(0, i);
     name = name.slice(i + 1);
   }
-  if (Buffer.byteLength(name) > 100 || Buffer.byteLength(prefix) > 155) return undefined;
-  if (h.linkname && Buffer.byteLength(h.linkname) > 100) return undefined;
-  buf.write(name);
-  buf.write(octal(h.mode & 0o7777, 6), 100);
-  buf.write(octal(h.uid, 6), 108);
-  buf.write(octal(h.gid, 6), 116);
-  writeSize(h.size, buf, 124);
-  buf.write(octal((h.mtime.getTime() / 1000) | 0, 11), 136);
-  buf[156] = 0x30 + typeFlag(h.type);
-  if (h.linkname) buf.write(h.linkname, 157);
-  buf.write('ustar\u000000', 257, 'latin1');
-  if (h.uname) buf.write(h.uname, 265);
-  if (h.gname) buf.write(h.gname, 297);
-  buf.write(octal(h.devmajor || 0, 6), 329);
-  buf.write(octal(h.devminor || 0, 6), 337);
-  if (prefix) buf.write(prefix, 345);
-  buf.write(octal(checksum(buf), 6), 148);
-  return buf;
+  if (name.length > 100 || prefix.length > 155) return false;
+  if (h.linkname && Buffer.byteLength(h.linkname) > 100) return false;
+  buf.write(name, at);
+  writeOctal(buf, at + 100, h.mode & 0o7777, 6);
+  writeOctal(buf, at + 108, h.uid, 6);
+  writeOctal(buf, at + 116, h.gid, 6);
+  writeSize(h.size, buf, at + 124);
+  writeOctal(buf, at + 136, (h.mtime.getTime() / 1000) | 0, 11);
+  buf[at + 156] = 0x30 + typeFlag(h.type);
+  if (h.linkname) buf.write(h.linkname, at + 157);
+  buf.write('ustar\u000000', at + 257, 'latin1');
+  if (h.uname) buf.write(h.uname, at + 265);
+  if (h.gname) buf.write(h.gname, at + 297);
+  writeOctal(buf, at + 329, h.devmajor || 0, 6);
+  writeOctal(buf, at + 337, h.devminor || 0, 6);
+  if (prefix) buf.write(prefix, at + 345);
+  writeOctal(buf, at + 148, checksum(buf, at), 6);
+  return true;
+}
+
+/**
+ * The header of an entry without extended attributes or PAX records whose names fit ustar,
+ * written into `buf` at `at` (512 zero bytes there) without allocating: false otherwise, and
+ * encodeEntryHeader gives the bytes.
+ */
+export function encodeHeaderInto(header: TarHeader, buf: Buffer, at: number): boolean {
+  if (header.pax !== undefined) return false;
+  if (header.xattrs !== undefined && Object.keys(header.xattrs).length > 0) return false;
+  const type = header.type ?? 'file';
+  return encodeUstarInto(
+    {
+      name: header.name,
+      mode: header.mode || (type === 'directory' ? DEFAULT_DIR_MODE : DEFAULT_FILE_MODE),
+      uid: header.uid || 0,
+      gid: header.gid || 0,
+      size: !header.size || type === 'symlink' ? 0 : header.size,
+      mtime: header.mtime ?? new Date(0),
+      type,
+      linkname: header.linkname,
+      uname: header.uname,
+      gname: header.gname,
+      devmajor: header.devmajor,
+      devminor: header.devminor,
+    },
+    buf,
+    at,
+  );
 }
 
 const TYPE_FLAGS: Readonly<Record<string, number>> = {
@@ -126,17 +163,29 @@ function typeFlag(type: string): number {
   return TYPE_FLAGS[type] ?? 0;
 }
 
-/** `n` octal digits and a space; all sevens when the value does not fit (as tar-stream does). */
-function octal(value: number, n: number): string {
-  const digits = value.toString(8);
-  if (digits.length > n) return `${'7'.repeat(n)} `;
-  return `${'0'.repeat(n - digits.length)}${digits} `;
+/**
+ * `n` octal digits and a space at `at`; all sevens when the value does not fit (as tar-stream
+ * does). Written digit by digit: a string per field and entry was a visible share of the garbage.
+ */
+function writeOctal(buf: Buffer, at: number, value: number, n: number): void {
+  let v = value;
+  let digits = 1;
+  for (let x = Math.floor(v / 8); x > 0; x = Math.floor(x / 8)) digits++;
+  if (digits > n) {
+    buf.fill(0x37, at, at + n);
+  } else {
+    for (let i = n - 1; i >= 0; i--) {
+      buf[at + i] = 0x30 + (v % 8);
+      v = Math.floor(v / 8);
+    }
+  }
+  buf[at + n] = 0x20;
 }
 
 /** The size field: 11 octal digits, or base-256 (GNU) past 8 GiB. */
 function writeSize(size: number, buf: Buffer, at: number): void {
   if (size.toString(8).length <= 11) {
-    buf.write(octal(size, 11), at);
+    writeOctal(buf, at, size, 11);
     return;
   }
   buf[at] = 0x80;
@@ -148,10 +197,10 @@ function writeSize(size: number, buf: Buffer, at: number): void {
 }
 
 /** The header checksum: the sum of its bytes with the checksum field taken as spaces. */
-function checksum(block: Buffer): number {
+function checksum(block: Buffer, at: number): number {
   let sum = 8 * 32;
-  for (let i = 0; i < 148; i++) sum += block[i] as number;
-  for (let j = 156; j < 512; j++) sum += block[j] as number;
+  for (let i = at; i < at + 148; i++) sum += block[i] as number;
+  for (let j = at + 156; j < at + 512; j++) sum += block[j] as number;
   return sum;
 }
 
