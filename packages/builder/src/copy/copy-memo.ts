@@ -11,14 +11,6 @@ import type { ContextReads } from './context-reads.js';
  */
 const RACY_MS = 100;
 const RACY_COARSE_MS = 2000;
-
-/**
- * Whether a file whose ctime is `ctimeMs` changed too shortly before a read that began at
- * `readMs` for a later change to be sure to move its ctime (2 s when the ctime is whole seconds).
- */
-export function changedTooRecently(ctimeMs: number, readMs: number): boolean {
-  return ctimeMs >= readMs - (ctimeMs % 1000 === 0 ? RACY_COARSE_MS : RACY_MS);
-}
 /**
  * A COPY of fewer entries is not remembered: re-reading a few files costs less than the helper
  * process a stamp takes (a spawn is ~1,000 lstat calls' worth, see source-tree.ts).

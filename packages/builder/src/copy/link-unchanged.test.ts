@@ -8,7 +8,7 @@ import { writeTarArchive, type LayerFile } from '@kiln/layer-store';
 import type { Digest, FsChange } from '@kiln/oci';
 import { Snapshotter, type StagedLayer } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
-import { unchangedLinker, type PlannedFiles } from './link-unchanged.js';
+import { mayChangeUnseen, unchangedLinker, type PlannedFiles } from './link-unchanged.js';
 import type { CopyEntry } from './plan-copy.js';
 
 // The linker's rules with a real snapshotter and helper: what it links, when it refuses, and
@@ -55,7 +55,7 @@ beforeAll(async () => {
     mkdirSync(join(dir, 'ctx', `d${i % 3}`), { recursive: true });
     writeFileSync(join(dir, 'ctx', `d${i % 3}`, `f${i}`), i === 5 ? 'changed\n' : content(i));
   }
-  // Planning starts later than the files' last change (see changedTooRecently).
+  // Planning starts later than the files' last change (see mayChangeUnseen).
   await new Promise((resolve) => setTimeout(resolve, 150));
 });
 afterEach(async () => {
@@ -132,4 +132,15 @@ it('refuses when a file changed just before planning, or when too few files coul
   await staged.discard();
   staged = await snapshotter.stage();
   expect(unchangedLinker(staged, plan())).toBeUndefined();
+});
+
+it('takes a nanosecond ctime 20 ms old as settled, a whole-millisecond one only after 2 s', () => {
+  const now = 1_800_000_000_000;
+  expect(mayChangeUnseen(now - 25 + 0.123456, now)).toBe(false);
+  expect(mayChangeUnseen(now - 15 + 0.123456, now)).toBe(true);
+  expect(mayChangeUnseen(now + 5.5, now)).toBe(true);
+  // Whole milliseconds (or seconds): a coarser file system.
+  expect(mayChangeUnseen(now - 25, now)).toBe(true);
+  expect(mayChangeUnseen(now - 1999, now)).toBe(true);
+  expect(mayChangeUnseen(now - 2001, now)).toBe(false);
 });

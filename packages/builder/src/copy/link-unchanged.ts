@@ -2,11 +2,24 @@ import type { LayerFile } from '@kiln/layer-store';
 import { statPaths, type ReusableFile, type StagedLayer } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { sameStamp } from '../cache/stat-cache.js';
-import { changedTooRecently } from './copy-memo.js';
 import type { CopyEntry } from './plan-copy.js';
 
 /** Fewer files than this equal to the last build's are unpacked, not linked (the helper costs ~5 ms). */
 const LINK_MIN_FILES = 100;
+/** See mayChangeUnseen. */
+const FINE_RACY_MS = 20;
+const COARSE_RACY_MS = 2000;
+
+/**
+ * Whether a file whose ctime is `ctimeMs` could change again without its ctime moving, seen from
+ * a read that began at `readMs`. Linux takes ctimes from its coarse clock, which moves one timer
+ * tick at a time (10 ms at most: HZ is 100 or more), and file systems that keep nanoseconds show
+ * it with sub-millisecond digits: 20 ms covers two ticks. A ctime without them may come from a
+ * file system that keeps whole seconds (or hundredths): 2 s.
+ */
+export function mayChangeUnseen(ctimeMs: number, readMs: number): boolean {
+  return ctimeMs >= readMs - (ctimeMs % 1 !== 0 ? FINE_RACY_MS : COARSE_RACY_MS);
+}
 
 /** What a COPY's files are, as planned: entries, and the sha256 of each file's bytes by path. */
 export interface PlannedFiles {
@@ -41,7 +54,7 @@ export interface UnchangedLinker {
  * file (the tee's own tar), while the layer gets the layer writer's read. `check` stats every
  * context file after the layer is written: unchanged stamps (ctime included) since planning mean
  * all reads saw the same bytes; a changed one fails the build with CONTEXT_CHANGED. A file that
- * changed just before planning could change again without moving its ctime (changedTooRecently),
+ * changed just before planning could change again without moving its ctime (mayChangeUnseen),
  * hence the refusal.
  */
 export function unchangedLinker(staged: StagedLayer, plan: PlannedFiles): UnchangedLinker | undefined {
@@ -52,7 +65,7 @@ export function unchangedLinker(staged: StagedLayer, plan: PlannedFiles): Unchan
     if (e.header.type !== 'file') continue;
     files++;
     if (e.source === undefined) continue;
-    if (e.stamp === undefined || changedTooRecently(e.stamp.ctimeMs, plan.startedMs)) return undefined;
+    if (e.stamp === undefined || mayChangeUnseen(e.stamp.ctimeMs, plan.startedMs)) return undefined;
     sources.push(e);
     const digest = plan.bytes.get(e.header.path);
     if (digest !== undefined && staged.reuses(e.header.path, digest)) reusable++;
