@@ -1,5 +1,8 @@
 import { LayerStoreError } from './layer-store-error.js';
 
+/** Something normaliseLayerPath changes or rejects: an empty, "." or ".." segment, or a trailing "/". */
+const NOT_NORMAL = /(^|\/)\.{0,2}(\/|$)/;
+
 /**
  * Normalises a root-relative layer path: drops "./", empty and "." segments and any trailing
  * slash ("./usr//bin/" → "usr/bin"; the root is ""). Rejects with UNSAFE_PATH absolute paths,
@@ -14,6 +17,9 @@ export function normaliseLayerPath(path: string, what = 'path'): string {
     );
   }
   if (path.includes('\0')) throw new LayerStoreError('UNSAFE_PATH', `${what} contains a NUL byte`);
+  // Most paths are already normal: one test instead of a split, a filter and a join each (a
+  // 20,000-file layer spent ~20 ms here).
+  if (!NOT_NORMAL.test(path)) return path;
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) {
     throw new LayerStoreError('UNSAFE_PATH', `${what} "${path}" escapes the root with ".."`);

@@ -275,6 +275,7 @@ describe('teeHas', () => {
     const plain = await store.writeLayer(changes(sample()));
     const c = collector();
     let offered: readonly { path: string; mode: number; uid: number; size: number; mtime: number }[] = [];
+    let reads = 0;
     const layer = await store.writeLayer(changes(sample()), {
       tee: c.tee,
       teeHas: async (files) => {
@@ -282,8 +283,11 @@ describe('teeHas', () => {
         await sleep(20); // the layer is written meanwhile
         return new Set(['big.bin', 'etc/hosts']);
       },
+      onRead: () => reads++,
     });
     expect(layer).toEqual(plain);
+    // Once, when both tars had read everything.
+    expect(reads).toBe(1);
     // Every regular file, as the tar records it: permission bits, whole seconds.
     expect(offered.map((f) => [f.path, f.mode, f.uid, f.size, f.mtime])).toEqual([
       ['big.bin', 0o644, 0, BIG.length, T.getTime() / 1000],
@@ -314,12 +318,15 @@ describe('teeHas', () => {
 
   test('a teeHas that fails fails the layer and stores nothing', async () => {
     const before = await storeContents();
+    let reads = 0;
     await expect(
       store.writeLayer(changes(sample()), {
         tee: collector().tee,
         teeHas: () => Promise.reject(new Error('linking failed')),
+        onRead: () => reads++,
       }),
     ).rejects.toThrow('linking failed');
     expect(await storeContents()).toEqual(before);
+    expect(reads).toBe(0);
   });
 });

@@ -42,6 +42,11 @@ export interface WriteLayerOptions {
    * diffID) is the same either way.
    */
   readonly teeHas?: (files: readonly LayerFile[]) => Promise<ReadonlySet<string>>;
+  /**
+   * Called once every file's content has been read (for the layer's tar and the tee's own), while
+   * the blob may still be compressing and storing; not called when writing fails first.
+   */
+  readonly onRead?: () => void;
 }
 
 /** A regular file of a layer, as its tar records it (see WriteLayerOptions.teeHas). */
@@ -124,12 +129,22 @@ export async function writeLayer(
       throw error;
     }
   }
-  const tarBytes = pipeline(failFirst(tarChunks(readAhead(entries, READ_AHEAD), CHUNK_BYTES)), tap, (err) => {
-    // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
-    if (err) teeOut?.destroy(err);
-  });
+  // onRead once both tars are produced (the tee's only when it has its own).
+  let producing = teeHas && teeOut ? 2 : 1;
+  async function* counted(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (--producing === 0) opts.onRead?.();
+  }
+  const tarBytes = pipeline(
+    counted(failFirst(tarChunks(readAhead(entries, READ_AHEAD), CHUNK_BYTES))),
+    tap,
+    (err) => {
+      // Failures reach putBlob through the destroyed stream, and the tee's consumer through its own.
+      if (err) teeOut?.destroy(err);
+    },
+  );
   if (teeHas && teeOut)
-    pipeline(failFirst(tarChunks(teeEntries(entries, teeHas), CHUNK_BYTES)), teeOut, (err) => {
+    pipeline(counted(failFirst(tarChunks(teeEntries(entries, teeHas), CHUNK_BYTES))), teeOut, (err) => {
       if (err) tap.destroy(err);
     });
   const members = await gzipMemberMemo(paths, GZIP_LEVEL, opts.reuse);

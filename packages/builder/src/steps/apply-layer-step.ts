@@ -14,6 +14,7 @@ export type LayerWriter = (
   opts?: {
     readonly tee?: (tar: Readable) => Promise<void>;
     readonly teeHas?: (files: readonly LayerFile[]) => Promise<ReadonlySet<string>>;
+    readonly onRead?: () => void;
   },
 ) => Promise<Layer | undefined>;
 
@@ -100,6 +101,7 @@ async function computeStep(ctx: StepContext, step: LayerStep): Promise<CachedSte
             sourceDateEpoch: ctx.sourceDateEpoch,
             ...(opts?.tee ? { tee: opts.tee } : {}),
             ...(opts?.teeHas ? { teeHas: opts.teeHas } : {}),
+            ...(opts?.onRead ? { onRead: opts.onRead } : {}),
             ...(previous ? { reuse: previous.blob as Digest } : {}),
           })
           .then((layer) => ({ layer: { descriptor: layer.descriptor, diffId: layer.diffId }, history }))

@@ -156,15 +156,20 @@ export async function copyInstruction(
             previous && archives.length === 0
               ? unchangedLinker(staged, { ...plan, startedMs: plannedMs })
               : undefined;
+          // The check starts once every file is read, while the blob is still being stored.
+          let checking: Promise<void> | undefined;
+          const startCheck = (): Promise<void> => (checking ??= linker?.check(location) ?? Promise.resolve());
           const layer = await write(changes, {
             tee: async (tar) => {
               const linked = await linker?.linked;
               await staged.extract(tar, linked ? { thread: bigLayer(entries, linked.size) } : {});
             },
-            ...(linker ? { teeHas: linker.teeHas } : {}),
+            ...(linker
+              ? { teeHas: linker.teeHas, onRead: () => void startCheck().catch(() => undefined) }
+              : {}),
           });
           if (linker) {
-            await linker.check(location);
+            await startCheck();
             staged.recordDigests(linker.unpacked());
           }
           if (layer) await staged.commit(layer.diffId);
