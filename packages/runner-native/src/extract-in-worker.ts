@@ -8,6 +8,8 @@ import { RunnerError, type RunnerErrorCode } from './runner-error.js';
 export interface ExtractJob {
   readonly root: string;
   readonly reuse?: { readonly dir: string; readonly digests: readonly (readonly [string, string])[] };
+  /** Whether to hash the files for `digests` (ExtractOptions.digests given). */
+  readonly hash: boolean;
 }
 export type ToWorker = { readonly type: 'chunk'; readonly data: ArrayBuffer } | { readonly type: 'end' };
 export type FromWorker =
@@ -40,6 +42,7 @@ export async function extractInWorker(tar: Readable, root: string, opts: Extract
   if (script === undefined) return extractLayer(tar, root, opts);
   const job: ExtractJob = {
     root,
+    hash: opts.digests !== undefined,
     ...(opts.reuse ? { reuse: { dir: opts.reuse.dir, digests: [...opts.reuse.digests] } } : {}),
   };
   // A small young generation: the worker allocates little that lives, and its heap counts in

@@ -35,7 +35,10 @@ if (port) {
   }
   const digests = new Map<string, string>();
   const reuse = job.reuse ? { dir: job.reuse.dir, digests: new Map(job.reuse.digests) } : undefined;
-  extractLayer(Readable.from(chunks()), job.root, { digests, ...(reuse ? { reuse } : {}) }).then(
+  extractLayer(Readable.from(chunks()), job.root, {
+    ...(job.hash ? { digests } : {}),
+    ...(reuse ? { reuse } : {}),
+  }).then(
     () => port.postMessage({ type: 'done', digests: [...digests] } satisfies FromWorker),
     (error: unknown) =>
       port.postMessage({

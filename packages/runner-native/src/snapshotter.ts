@@ -43,9 +43,11 @@ export interface StagedLayer {
   recordDigests(files: ReadonlyMap<string, string>): void;
   /**
    * Unpacks the uncompressed tar (read to its end, or destroyed on error); `thread` overrides
-   * `stage`'s choice (a tar left small by `linkReused` is not worth a thread).
+   * `stage`'s choice (a tar left small by `linkReused` is not worth a thread). `hash: false`: the
+   * files are not hashed for the digest record (the caller gives their digests with
+   * `recordDigests`).
    */
-  extract(tar: Readable, opts?: { readonly thread?: boolean }): Promise<void>;
+  extract(tar: Readable, opts?: { readonly thread?: boolean; readonly hash?: boolean }): Promise<void>;
   /** Puts the unpacked layer in place as `diffId` (kept as is when it already exists). */
   commit(diffId: Digest): Promise<void>;
   /** Removes what was unpacked. */
@@ -187,7 +189,7 @@ export class Snapshotter {
       extract: async (tar, how) => {
         try {
           await ((how?.thread ?? opts.thread) ? extractInWorker : extractLayer)(tar, tmp, {
-            digests,
+            ...(how?.hash === false ? {} : { digests }),
             ...(reuse && opts.reuse !== undefined
               ? { reuse: { dir: this.layerDir(opts.reuse), digests: reuse } }
               : {}),

@@ -8,11 +8,12 @@ import { writeTarArchive, type LayerFile } from '@kiln/layer-store';
 import type { Digest, FsChange } from '@kiln/oci';
 import { Snapshotter, type StagedLayer } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
-import { mayChangeUnseen, unchangedLinker, type PlannedFiles } from './link-unchanged.js';
+import { contextCheck, mayChangeUnseen, type PlannedFiles } from './context-check.js';
+import { unchangedLinker } from './link-unchanged.js';
 import type { CopyEntry } from './plan-copy.js';
 
-// The linker's rules with a real snapshotter and helper: what it links, when it refuses, and
-// that its check notices a context file changed while the layer was written.
+// The linker's and the context check's rules with a real snapshotter and helper: what is linked,
+// when they refuse, and that the check notices a context file changed while the layer was written.
 
 const MTIME = new Date('2024-01-01T00:00:00Z');
 const AT: ErrorLocation = { file: 'Dockerfile', line: 2, column: 1 };
@@ -99,39 +100,47 @@ function layerFiles(p: PlannedFiles): LayerFile[] {
 it('links every file equal to the last build’s, in the staged layer', async () => {
   staged = await snapshotter.stage({ reuse: previous });
   const p = plan();
-  const linker = unchangedLinker(staged, p);
+  const context = contextCheck(p);
+  if (!context) throw new Error('expected a context check');
+  const linker = unchangedLinker(staged, p, context);
   if (!linker) throw new Error('expected a linker');
   const linked = await linker.teeHas(layerFiles(p));
   expect(linked.size).toBe(N - 1);
   expect(linked.has(rel(5))).toBe(false);
   expect(await linker.linked).toBe(linked);
-  await expect(linker.check(AT)).resolves.toBeUndefined();
+  await expect(context.check(AT)).resolves.toBeUndefined();
   // Every context file, linked or not, with the digest planning gave it.
-  expect(linker.unpacked().size).toBe(N);
-  expect(linker.unpacked().get(rel(5))).toBe(sha('changed\n'));
+  expect(context.unpacked().size).toBe(N);
+  expect(context.unpacked().get(rel(5))).toBe(sha('changed\n'));
 });
 
 it('fails the COPY when a context file changes after planning', async () => {
-  staged = await snapshotter.stage({ reuse: previous });
-  const p = plan();
-  const linker = unchangedLinker(staged, p);
-  if (!linker) throw new Error('expected a linker');
-  await linker.teeHas(layerFiles(p));
+  const context = contextCheck(plan());
+  if (!context) throw new Error('expected a context check');
   appendFileSync(join(dir, 'ctx', 'd2', 'f2'), 'more\n');
-  const error = await linker.check(AT).catch((e: unknown) => e);
+  const error = await context.check(AT).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(BuilderError);
   expect((error as BuilderError).code).toBe('CONTEXT_CHANGED');
   expect((error as BuilderError).message).toContain(join('ctx', 'd2', 'f2'));
 });
 
 it('refuses when a file changed just before planning, or when too few files could be linked', async () => {
+  // Past the race window of the file the test above changed.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(contextCheck({ ...plan(), startedMs: Date.now() - 10_000 })).toBeUndefined();
+  // Too few files for the check's helper to pay.
+  expect(contextCheck(plan(50))).toBeUndefined();
   staged = await snapshotter.stage({ reuse: previous });
-  expect(unchangedLinker(staged, { ...plan(), startedMs: Date.now() - 10_000 })).toBeUndefined();
-  expect(unchangedLinker(staged, plan(50))).toBeUndefined();
+  const p = plan();
+  const context = contextCheck(p);
+  if (!context) throw new Error('expected a context check');
+  // Fewer than half the files equal to the last build's: not linked.
+  const mostlyNew = { ...p, bytes: new Map([...p.bytes].map(([k, v], i) => [k, i < 70 ? 'x' : v])) };
+  expect(unchangedLinker(staged, mostlyNew, context)).toBeUndefined();
   // Without a reused layer nothing is equal.
   await staged.discard();
   staged = await snapshotter.stage();
-  expect(unchangedLinker(staged, plan())).toBeUndefined();
+  expect(unchangedLinker(staged, p, context)).toBeUndefined();
 });
 
 it('takes a nanosecond ctime 20 ms old as settled, a whole-millisecond one only after 2 s', () => {

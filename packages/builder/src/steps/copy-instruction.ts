@@ -5,6 +5,7 @@ import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { archiveChanges, scratchDir } from '../copy/add-sources.js';
 import { ContextReads } from '../copy/context-reads.js';
+import { contextCheck } from '../copy/context-check.js';
 import { unchangedLinker } from '../copy/link-unchanged.js';
 import { memoBase, recallCopy, rememberCopy, type CopyMemo, type RecalledCopy } from '../copy/copy-memo.js';
 import { copyChanges, type CopyEntry } from '../copy/plan-copy.js';
@@ -149,28 +150,31 @@ export async function copyInstruction(
             copyChanges(entries),
             ...archives.map((a) => archiveChanges(a, a.dest, scratchPath, plan.chown)),
           ]);
-          // Files equal to the last build's are hardlinked while the layer is written (one
-          // helper); only the rest is unpacked, from a tar of its own (not with archives: an
-          // archive's file may replace a context file of the same path).
-          const linker =
-            previous && archives.length === 0
-              ? unchangedLinker(staged, { ...plan, startedMs: plannedMs })
-              : undefined;
+          // With the context proven unchanged while the layer reads it (contextCheck), files
+          // equal to the last build's are hardlinked while the layer is written (one helper),
+          // only the rest is unpacked, from a tar of its own, and nothing unpacked is hashed
+          // again: planning digested it. Not with archives: an archive's file may replace a
+          // context file of the same path.
+          const context = archives.length === 0 ? contextCheck({ ...plan, startedMs: plannedMs }) : undefined;
+          const linker = previous && context ? unchangedLinker(staged, plan, context) : undefined;
           // The check starts once every file is read, while the blob is still being stored.
           let checking: Promise<void> | undefined;
-          const startCheck = (): Promise<void> => (checking ??= linker?.check(location) ?? Promise.resolve());
+          const startCheck = (): Promise<void> =>
+            (checking ??= context?.check(location) ?? Promise.resolve());
           const layer = await write(changes, {
             tee: async (tar) => {
               const linked = await linker?.linked;
-              await staged.extract(tar, linked ? { thread: bigLayer(entries, linked.size) } : {});
+              await staged.extract(tar, {
+                ...(linked ? { thread: bigLayer(entries, linked.size) } : {}),
+                ...(context ? { hash: false } : {}),
+              });
             },
-            ...(linker
-              ? { teeHas: linker.teeHas, onRead: () => void startCheck().catch(() => undefined) }
-              : {}),
+            ...(linker ? { teeHas: linker.teeHas } : {}),
+            ...(context ? { onRead: () => void startCheck().catch(() => undefined) } : {}),
           });
-          if (linker) {
+          if (context) {
             await startCheck();
-            staged.recordDigests(linker.unpacked());
+            staged.recordDigests(context.unpacked());
           }
           if (layer) await staged.commit(layer.diffId);
           else await staged.discard();
