@@ -58,6 +58,19 @@ function snapshotDir(diffId: string): string {
   return join(snapshots, 'layers', diffId.replace(/^sha256:/, ''));
 }
 
+/** The regular files of `after`'s snapshot that are (or are not) hardlinks of `before`'s. */
+function sharedFiles(before: StoredLayer, after: StoredLayer): { linked: string[]; notLinked: string[] } {
+  const linked: string[] = [];
+  const notLinked: string[] = [];
+  for (const e of treeListing(snapshotDir(after.diffId))) {
+    if (e.type !== 'file') continue;
+    const ino = lstatSync(join(snapshotDir(after.diffId), e.path)).ino;
+    const old = lstatSync(join(snapshotDir(before.diffId), e.path), { throwIfNoEntry: false });
+    (old?.ino === ino ? linked : notLinked).push(e.path);
+  }
+  return { linked, notLinked };
+}
+
 let fresh = 0;
 /** The blob of `layer` unpacked by a Snapshotter of its own (another root): its listing. */
 async function blobListing(layer: StoredLayer): Promise<ListedEntry[]> {
@@ -150,14 +163,7 @@ describe('layer snapshots equal their blobs', () => {
     const after = second[3];
     if (!before || !after) throw new Error('no COPY layer');
     expect(after.diffId).not.toBe(before.diffId);
-    const linked: string[] = [];
-    const notLinked: string[] = [];
-    for (const e of treeListing(snapshotDir(after.diffId))) {
-      if (e.type !== 'file') continue;
-      const ino = lstatSync(join(snapshotDir(after.diffId), e.path)).ino;
-      const old = lstatSync(join(snapshotDir(before.diffId), e.path), { throwIfNoEntry: false });
-      (old?.ino === ino ? linked : notLinked).push(e.path);
-    }
+    const { linked, notLinked } = sharedFiles(before, after);
     expect(notLinked.sort()).toEqual(['app/big.bin', 'app/f07.txt']);
     expect(linked).toHaveLength(49);
     // The RUN after the COPY saw the new file (a new layer, adopted again).
@@ -212,14 +218,7 @@ describe('a COPY of many files, one changed', () => {
     const before = first[1];
     const after = second[1];
     if (!before || !after) throw new Error('no COPY layer');
-    const linked: string[] = [];
-    const notLinked: string[] = [];
-    for (const e of treeListing(snapshotDir(after.diffId))) {
-      if (e.type !== 'file') continue;
-      const ino = lstatSync(join(snapshotDir(after.diffId), e.path)).ino;
-      const old = lstatSync(join(snapshotDir(before.diffId), e.path), { throwIfNoEntry: false });
-      (old?.ino === ino ? linked : notLinked).push(e.path);
-    }
+    const { linked, notLinked } = sharedFiles(before, after);
     // Big files too: unpacking streams them unhashed, but the layer's digest record has every
     // context file's digest from planning (proven unchanged while the layer was written).
     expect(notLinked).toEqual(['app/sub/f007.txt']);

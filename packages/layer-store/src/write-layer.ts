@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
-import { MediaType, type Descriptor, type Digest, type FsChange } from '@kiln/oci';
+import { MediaType, type Descriptor, type Digest, type FsChange, type LayerFile } from '@kiln/oci';
 import { gzipMemberMemo } from './gzip-member-memo.js';
 import { LayerStoreError } from './layer-store-error.js';
 import { collectLayerEntries, WHITEOUT_PREFIX } from './collect-layer-entries.js';
@@ -47,19 +47,6 @@ export interface WriteLayerOptions {
    * the blob may still be compressing and storing; not called when writing fails first.
    */
   readonly onRead?: () => void;
-}
-
-/** A regular file of a layer, as its tar records it (see WriteLayerOptions.teeHas). */
-export interface LayerFile {
-  /** Normalised: relative, `/`-separated, no trailing slash. */
-  readonly path: string;
-  /** Permission bits. */
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  /** Whole seconds since the epoch. */
-  readonly mtime: number;
 }
 
 /** Fixed so that the same tar always compresses to the same bytes (for a given zlib). */

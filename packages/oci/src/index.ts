@@ -12,6 +12,7 @@ export type {
   ImageConfig,
 } from './documents.js';
 export type { FileType, FileHeader, FsChange } from './fs-change.js';
+export type { LayerFile } from './layer-file.js';
 export { hostPlatform } from './platform.js';
 export { canonicalJson } from './canonical-json.js';
 export { type ImageName, parseImageName, formatImageName } from './image-reference.js';

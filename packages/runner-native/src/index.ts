@@ -32,7 +32,7 @@ export { readXattrs } from './read-xattrs.js';
 export { statPaths, type PathStat } from './stat-paths.js';
 export { treeStamp, type TreeReads, type TreeStamp } from './tree-stamp.js';
 export { hashFiles } from './hash-files.js';
-export { linkFiles, type LinkedFile } from './link-files.js';
+export { linkFiles } from './link-files.js';
 export { extractLayer } from './extract-layer.js';
 export type { LocatedEntry } from './lookup-path.js';
 export { mergeRootfs } from './merge-rootfs.js';

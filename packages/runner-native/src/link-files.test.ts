@@ -2,7 +2,8 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, symlinkSync, utimesSync, wr
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { linkFiles, type LinkedFile } from './link-files.js';
+import type { LayerFile } from '@kiln/oci';
+import { linkFiles } from './link-files.js';
 
 let from: string;
 let to: string;
@@ -21,7 +22,7 @@ afterEach(async () => {
 const MTIME = 1_700_000_000;
 
 /** A file in `from` with these attributes; returns what linkFiles is asked to match. */
-function file(path: string, content: string, opts: { mode?: number; uid?: number } = {}): LinkedFile {
+function file(path: string, content: string, opts: { mode?: number; uid?: number } = {}): LayerFile {
   const full = join(from, path);
   mkdirSync(join(full, '..'), { recursive: true });
   writeFileSync(full, content);

@@ -1,18 +1,6 @@
+import type { LayerFile } from '@kiln/oci';
 import { runHelper } from './run-helper.js';
 import { RunnerError } from './runner-error.js';
-
-/** A regular file to hardlink, with the attributes the linked file must have. */
-export interface LinkedFile {
-  /** Relative to both directories, `/`-separated, no `.`/`..`/empty components. */
-  readonly path: string;
-  /** Permission bits (`& 0o7777`). */
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  /** Whole seconds since the epoch. */
-  readonly mtime: number;
-}
 
 /**
  * Hardlinks each of `files` from `from` into `to` (making missing parent directories, 0755)
@@ -21,7 +9,7 @@ export interface LinkedFile {
  * symlink on either side, absolute paths and `..` are never followed (false). Sort `files` by
  * path: the helper opens the parents of consecutive files once.
  */
-export async function linkFiles(from: string, to: string, files: readonly LinkedFile[]): Promise<boolean[]> {
+export async function linkFiles(from: string, to: string, files: readonly LayerFile[]): Promise<boolean[]> {
   if (files.length === 0) return [];
   const records = files.map(
     (f) => `${f.path}\0${(f.mode & 0o7777).toString(8)}\0${f.uid}\0${f.gid}\0${f.size}\0${f.mtime}\0`,

@@ -1,7 +1,7 @@
 import { chmod, chown, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { digestHex, sha256Digest, type Digest, type FileHeader } from '@kiln/oci';
+import { digestHex, sha256Digest, type Digest, type FileHeader, type LayerFile } from '@kiln/oci';
 import { CopySnapshot } from './copy-snapshot.js';
 import { recordTree } from './copy-changes.js';
 import { extractInWorker } from './extract-in-worker.js';
@@ -10,7 +10,7 @@ import { lookupPath, type LayerView } from './lookup-path.js';
 import { mergeLayers } from './merge-layers.js';
 import { opaqueDirs } from './opaque-dirs.js';
 import { loadDigestRecord, saveDigestRecord } from './digest-records.js';
-import { linkFiles, type LinkedFile } from './link-files.js';
+import { linkFiles } from './link-files.js';
 import { loadOpaqueRecord, saveOpaqueRecord } from './opaque-records.js';
 import { RECORD_TEMP_PATTERN } from './layer-records.js';
 import { removeOrphans } from './remove-orphans.js';
@@ -55,7 +55,7 @@ export interface StagedLayer {
 }
 
 /** A file of a staged layer that an equal file of the reused layer may stand for. */
-export interface ReusableFile extends LinkedFile {
+export interface ReusableFile extends LayerFile {
   /** sha256 (hex) of its bytes. */
   readonly digest: string;
 }

@@ -1,4 +1,4 @@
-import type { LayerFile } from '@kiln/layer-store';
+import type { LayerFile } from '@kiln/oci';
 import type { ReusableFile, StagedLayer } from '@kiln/runner-native';
 import type { ContextCheck, PlannedFiles } from './context-check.js';
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { Layer, LayerFile } from '@kiln/layer-store';
-import type { Digest, FsChange } from '@kiln/oci';
+import type { Layer } from '@kiln/layer-store';
+import type { Digest, FsChange, LayerFile } from '@kiln/oci';
 import { cacheKey } from '../cache/cache-key.js';
 import { lookupStep, recordStep, type CachedStep } from '../cache/step-cache.js';
 import type { StageState } from '../state/stage-state.js';
