@@ -1,8 +1,10 @@
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FsChange } from '@kiln/oci';
 import { collectLayerEntries } from './collect-layer-entries.js';
-import { packTar } from './pack-tar.js';
-import { writeTarEntry } from './write-tar-entry.js';
+import type { LayerEntry } from './layer-entry.js';
+import type { ReadyEntry } from './read-ahead.js';
+import { tarChunks } from './tar-chunks.js';
 
 export interface WriteTarArchiveOptions {
   /** Seconds since the epoch; entry mtimes above it are clamped to it. */
@@ -22,7 +24,14 @@ export async function writeTarArchive(
   opts: WriteTarArchiveOptions = {},
 ): Promise<void> {
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
-  await packTar(sink, async (pack) => {
-    for (const entry of entries) await writeTarEntry(pack, entry.header, entry.open?.());
-  });
+  // The layer writer's tar writer: the same bytes a layer of these changes would hold.
+  await pipeline(tarChunks(opened(entries), CHUNK_BYTES), sink);
+}
+
+const CHUNK_BYTES = 256 * 1024;
+
+/** Each entry with its content opened when its turn comes (regular files only). */
+async function* opened(entries: readonly LayerEntry[]): AsyncGenerator<ReadyEntry> {
+  for (const entry of entries)
+    yield entry.header.type === 'file' && entry.open ? { entry, source: entry.open() } : { entry };
 }
