@@ -29,11 +29,11 @@ export const GZIP_POLICY = 'probe-64k-l1:stored-0.97:rle-0.8';
 /**
  * Members an earlier blob already holds (see gzipMemberMemo): `find` returns the stored member
  * for an input block (by the block's sha256, hex) or undefined; `add` is told every member of
- * this output in order, with its input block's hash and its length.
+ * this output in order, with its input block's hash (the member is only read, not kept).
  */
 export interface GzipMemo {
   find(hash: string, block: Buffer): Promise<Buffer | undefined>;
-  add(hash: string, length: number): void;
+  add(hash: string, member: Buffer): void;
 }
 
 /**
@@ -75,7 +75,7 @@ export async function* parallelGzip(
   const next = async (): Promise<Buffer> => {
     const { hash, member } = inFlight.shift() as (typeof inFlight)[number];
     const out = await member;
-    memo?.add(await hash, out.length);
+    memo?.add(await hash, out);
     return out;
   };
   for await (const chunk of input) {

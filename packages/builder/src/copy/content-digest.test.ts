@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StatCache } from '../cache/stat-cache.js';
-import { contentDigests } from './content-digest.js';
+import { contentDigests, fnv1a } from './content-digest.js';
 import { planCopy, resolveSource, type CopyEntry } from './plan-copy.js';
 import { contextTree } from './source-tree.js';
 
@@ -40,10 +40,14 @@ function reference(entries: readonly CopyEntry[]): { digest: string; files: Reco
     const meta = JSON.stringify([h.path, h.type, h.mode, h.uid, h.gid, h.linkname ?? '', h.size]);
     const data = source ? createHash('sha256').update(readFileSync(source)).digest('hex') : '';
     all.update(meta).update(data).update('\n');
-    files[h.path] = createHash('sha256').update(meta).update(data).digest('hex').slice(0, 16);
+    files[h.path] = data.slice(0, 16) + fnv1a(meta);
   }
   return { digest: all.digest('hex'), files };
 }
+
+it('fingerprints metadata with FNV-1a (the published 32-bit test vectors)', () => {
+  expect(['', 'a', 'foobar'].map(fnv1a)).toEqual(['811c9dc5', 'e40c292c', 'bf9cf968']);
+});
 
 it('digests paths, types, modes, owners, link targets and bytes as before', async () => {
   const entries = await plan();

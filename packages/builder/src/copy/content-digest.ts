@@ -23,7 +23,11 @@ export async function contentDigest(entries: readonly CopyEntry[], stats?: StatC
 /** What {@link contentDigests} finds: the COPY's digest and what it is made of. */
 export interface ContentDigests {
   readonly digest: string;
-  /** A short digest of each entry (metadata and bytes) by path, to explain what changed. */
+  /**
+   * A short fingerprint of each entry (metadata and bytes) by path, to explain what changed: the
+   * first 16 hex digits of its bytes' sha256 and a 32-bit FNV-1a of its metadata. Not a security
+   * boundary (the COPY's digest is), so no sha256 per entry (~1.5 µs each, 20,000 per big COPY).
+   */
   readonly files: Readonly<Record<string, string>>;
   /** The sha256 (hex) of each regular file's bytes, by entry path. */
   readonly bytes: ReadonlyMap<string, string>;
@@ -55,7 +59,7 @@ export async function contentDigests(
         : '';
     all.update(meta).update(data).update('\n');
     if (h.type === 'file' && data !== '') bytes.set(h.path, data);
-    files[h.path] = hash('sha256', meta + data).slice(0, 16);
+    files[h.path] = `${data.slice(0, 16)}${fnv1a(meta)}`;
   }
   return { digest: all.digest('hex'), files, bytes };
 }
@@ -106,4 +110,11 @@ export async function fileDigest(path: string, stats?: StatCache, stamp?: FileSt
   const digest = hash.digest('hex');
   stats?.set(path, st, digest);
   return digest;
+}
+
+/** FNV-1a (32 bits) of `text`'s UTF-16 code units, as 8 hex digits. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
