@@ -157,3 +157,19 @@ test('a file shorter or longer than its header is FILE_SIZE_MISMATCH', async () 
     viaTarChunks([g], () => ({ entry: entryOf(g), source: Readable.from([Buffer.from('abc')]) })),
   ).rejects.toMatchObject({ code: 'FILE_SIZE_MISMATCH' });
 });
+
+test('a host file one byte longer than its header is caught where it ends in a chunk and at a chunk end', async () => {
+  // Chunks of 4096 bytes: after its 512-byte header, a 3584-byte file ends exactly at the chunk's
+  // end (no room for the byte too many), a 3000-byte one leaves room.
+  for (const size of [3584, 3000, 6000]) {
+    const path = join(dir, `exact-${size}`);
+    const h = file(`exact-${size}`, size);
+    await writeFile(path, content(h));
+    const got = await viaTarChunks([h], () => ({ entry: entryOf(h), hostFile: path }));
+    expect(got.equals(await viaTarStream([h]))).toBe(true);
+    await writeFile(path, Buffer.concat([content(h), Buffer.from('+')]));
+    await expect(viaTarChunks([h], () => ({ entry: entryOf(h), hostFile: path }))).rejects.toMatchObject({
+      code: 'FILE_SIZE_MISMATCH',
+    });
+  }
+});
