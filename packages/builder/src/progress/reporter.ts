@@ -16,7 +16,11 @@ export type BuildEvent =
        */
       readonly contextUnchanged?: true;
     }
-  /** Why a step that ran before missed the cache (inputs that differ from the last build). */
+  /**
+   * Why a step that ran before missed the cache (inputs that differ from the last build).
+   * `reasons` is worked out when first read: read it while handling the event, not after the
+   * build (the last build's file lists it compares with may be gone by then).
+   */
   | { readonly type: 'step-explain'; readonly id: number; readonly reasons: readonly string[] }
   | { readonly type: 'step-done'; readonly id: number; readonly seconds: number }
   | { readonly type: 'step-error'; readonly id: number; readonly message: string };

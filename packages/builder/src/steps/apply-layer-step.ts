@@ -55,9 +55,20 @@ export async function applyLayerStep(
   const cached = await lookupStep(ctx, step.key);
   const why = step.explain ? ctx.explain?.record(step.explain.slot, step.explain.inputs) : undefined;
   if (!cached && why?.previous) {
-    const found = why.reasons();
-    const reasons = found.length > 0 ? found : ['the cache entry is gone (pruned or --no-cache)'];
-    ctx.reporter.event({ type: 'step-explain', id: step.id, reasons });
+    // Computed when a reporter reads it: comparing a big COPY's file lists with the last build's
+    // costs tens of milliseconds on the build's critical path, and `--quiet` shows nothing.
+    let reasons: readonly string[] | undefined;
+    const explain = (): readonly string[] => {
+      const found = why.reasons();
+      return found.length > 0 ? found : ['the cache entry is gone (pruned or --no-cache)'];
+    };
+    ctx.reporter.event({
+      type: 'step-explain',
+      id: step.id,
+      get reasons() {
+        return (reasons ??= explain());
+      },
+    });
   }
   const done = (result: CachedStep): StageState => {
     if (step.explain && result.layer)
