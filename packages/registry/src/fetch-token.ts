@@ -1,5 +1,6 @@
 import type { Credentials } from './docker-credentials.js';
 import type { RegistryTls } from './load-registry-tls.js';
+import { mergeScopes } from './merge-scopes.js';
 import type { AuthChallenge } from './parse-www-authenticate.js';
 import { readBody } from './read-body.js';
 import { redactSecrets } from './redact-secrets.js';
@@ -19,7 +20,7 @@ export interface FetchTokenOptions {
   readonly registry: string;
   /** The registry's `Bearer` challenge: `realm`, `service`, and maybe `scope`s. */
   readonly challenge: AuthChallenge;
-  /** Scopes the request needs; those of the challenge are added. */
+  /** Scopes the request needs; those of the challenge are added (see mergeScopes). */
   readonly scopes: readonly string[];
   /** Absent: an anonymous token. */
   readonly credentials?: Credentials;
@@ -52,15 +53,16 @@ export async function fetchToken(opts: FetchTokenOptions): Promise<BearerToken> 
     throw new RegistryError('PROTOCOL', `${opts.registry}: Bearer realm "${realm}" is not a URL`, { cause });
   }
   const services = challenge.params.get('service') ?? [];
-  const scopes = new Set(opts.scopes);
-  for (const s of challenge.params.get('scope') ?? [])
-    for (const one of s.split(' ')) if (one) scopes.add(one);
+  const scopes = mergeScopes([
+    ...opts.scopes,
+    ...(challenge.params.get('scope') ?? []).flatMap((s) => s.split(' ')).filter((one) => one !== ''),
+  ]);
   const what = `token for ${opts.registry} from ${redactSecrets(url.origin + url.pathname)}`;
   let request: { method: string; headers: Record<string, string>; body?: Buffer };
   if (credentials?.identityToken) {
     const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'kiln' });
     for (const service of services) form.append('service', service);
-    if (scopes.size > 0) form.append('scope', [...scopes].join(' '));
+    if (scopes.length > 0) form.append('scope', scopes.join(' '));
     form.append('refresh_token', credentials.identityToken);
     request = {
       method: 'POST',

@@ -166,7 +166,10 @@ export class RegistryClient {
       if (res.status === 401 && own && !challenged) {
         const header = res.headers['www-authenticate'];
         const err = await responseError(res, req.what);
-        if (header && (await this.authenticate(header, req.scopes, req.signal))) {
+        if (
+          header &&
+          (await this.authenticate(header, { scopes: req.scopes, sent: authorization, signal: req.signal }))
+        ) {
           challenged = true;
           continue;
         }
@@ -204,13 +207,15 @@ export class RegistryClient {
 
   /**
    * Learns how to authenticate from a challenge; false when it cannot be answered. A Bearer
-   * challenge always gets a fresh token: the one we sent (if any) was refused, e.g. expired.
+   * challenge gets a fresh token for the request's scopes — unless one was obtained after the
+   * request was sent (`sent`: its Authorization header): requests sent at once before the
+   * registry's first challenge all come back 401, and the first to get a token serves the rest.
    */
   private async authenticate(
     header: string,
-    scopes: readonly string[],
-    signal: AbortSignal,
+    req: { readonly scopes: readonly string[]; readonly sent?: string; readonly signal: AbortSignal },
   ): Promise<boolean> {
+    const { scopes, signal } = req;
     const challenges = parseWwwAuthenticate(header);
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     if (bearer) {
@@ -219,7 +224,16 @@ export class RegistryClient {
         scheme: bearer.scheme,
         params: new Map([...bearer.params].filter(([k]) => k !== 'scope')),
       };
-      this.tokens.delete(scopeKey(scopes));
+      const key = scopeKey(scopes);
+      const pending = this.pendingTokens.get(key);
+      if (pending) {
+        await pending;
+        return true;
+      }
+      const current = this.authorizationFor(scopes);
+      if (current !== undefined && current !== req.sent) return true;
+      // The token we sent (if any) was refused, e.g. expired.
+      this.tokens.delete(key);
       await this.renewToken(bearer, scopes, signal);
       return true;
     }
