@@ -5,6 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { digestHex, MediaType, sha256Digest } from '@kiln/oci';
 import { LayerStore, LayerStoreError } from './index.js';
+import { readJson } from './read-json.js';
+import { storePaths } from './store-paths.js';
 
 let root: string;
 let store: LayerStore;
@@ -123,6 +125,23 @@ test('readJson enforces its size cap and rejects non-JSON', async () => {
   await expect(store.readJson(small.digest, 50)).rejects.toMatchObject({ code: 'DOCUMENT_TOO_LARGE' });
   const text = await store.putBlob(Readable.from([Buffer.from('not json')]));
   await expect(store.readJson(text.digest)).rejects.toMatchObject({ code: 'INVALID_DOCUMENT' });
+});
+
+test('readJson verifies what it reads: a flipped byte, a missing blob, another size', async () => {
+  const d = await store.putJson({ name: 'doc', list: [1, 2, 3] }, 'application/json');
+  const file = join(root, 'blobs', 'sha256', digestHex(d.digest));
+  const good = await readFile(file);
+  await writeFile(file, Buffer.from(good.toString('utf8').replace('doc', 'dog')));
+  await expect(store.readJson(d.digest)).rejects.toMatchObject({ code: 'BLOB_DIGEST_MISMATCH' });
+  await writeFile(file, good);
+  expect(await readJson(storePaths(root), d.digest, 1024, good.length)).toEqual({
+    name: 'doc',
+    list: [1, 2, 3],
+  });
+  await expect(readJson(storePaths(root), d.digest, 1024, good.length + 1)).rejects.toMatchObject({
+    code: 'BLOB_SIZE_MISMATCH',
+  });
+  await expect(store.readJson(sha256Digest('absent'))).rejects.toMatchObject({ code: 'BLOB_NOT_FOUND' });
 });
 
 test('cache records round-trip and reject bad keys', async () => {
