@@ -1,19 +1,16 @@
 import { posix } from 'node:path';
-import type { Digest, FsChange } from '@kiln/oci';
 import type { Copy } from '@kiln/parser';
 import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
-import { archiveChanges, scratchDir } from '../copy/add-sources.js';
+import { scratchDir } from '../copy/add-sources.js';
 import { ContextReads } from '../copy/context-reads.js';
-import { contextCheck } from '../copy/context-check.js';
-import { unchangedLinker } from '../copy/link-unchanged.js';
 import { memoBase, recallCopy, rememberCopy, type CopyMemo, type RecalledCopy } from '../copy/copy-memo.js';
-import { copyChanges, type CopyEntry } from '../copy/plan-copy.js';
 import { expansionVars, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
 import { expandInStage, locationOf } from './expand-in-stage.js';
 import { planCopyStep, URL_RE, type CopyRequest, type PlannedCopy } from './plan-copy-step.js';
 import type { StepContext } from './step-context.js';
+import { writeCopyLayer } from './write-copy-layer.js';
 
 /**
  * COPY and ADD: files from the build context, another stage or an image, heredocs, and for ADD
@@ -135,53 +132,7 @@ export async function copyInstruction(
         // Recalled digests stand for the context as it is; its layer is listed only now.
         if (!planned) plannedMs = Date.now();
         const plan = planned ?? (await planCopyStep(state, req, ctx, io));
-        const { entries, archives } = plan;
-        // The layer is unpacked while it is written (the next step needs it as a lower), not
-        // unpacked again from its blob; files equal to those of this step's layer in the last
-        // build are hardlinked from it (a rebuild after one file of thousands changed).
-        const previous = ctx.explain?.previousLayer(slot);
-        const staged = await ctx.snapshotter.stage({
-          ...(previous ? { reuse: previous.diffId as Digest } : {}),
-          thread: bigLayer(entries),
-        });
-        try {
-          const scratchPath = archives.length > 0 ? await io.scratch() : '';
-          const changes = mergeChanges([
-            copyChanges(entries),
-            ...archives.map((a) => archiveChanges(a, a.dest, scratchPath, plan.chown)),
-          ]);
-          // With the context proven unchanged while the layer reads it (contextCheck), files
-          // equal to the last build's are hardlinked while the layer is written (one helper),
-          // only the rest is unpacked, from a tar of its own, and nothing unpacked is hashed
-          // again: planning digested it. Not with archives: an archive's file may replace a
-          // context file of the same path.
-          const context = archives.length === 0 ? contextCheck({ ...plan, startedMs: plannedMs }) : undefined;
-          const linker = previous && context ? unchangedLinker(staged, plan, context) : undefined;
-          // The check starts once every file is read, while the blob is still being stored.
-          let checking: Promise<void> | undefined;
-          const startCheck = (): Promise<void> =>
-            (checking ??= context?.check(location) ?? Promise.resolve());
-          const layer = await write(changes, {
-            tee: async (tar) => {
-              const linked = await linker?.linked;
-              await staged.extract(tar, {
-                ...(linked ? { thread: bigLayer(entries, linked.size) } : {}),
-                ...(context ? { hash: false } : {}),
-              });
-            },
-            ...(linker ? { teeHas: linker.teeHas } : {}),
-            ...(context ? { onRead: () => void startCheck().catch(() => undefined) } : {}),
-          });
-          if (context) {
-            await startCheck();
-            staged.recordDigests(context.unpacked());
-          }
-          if (layer) await staged.commit(layer.diffId);
-          else await staged.discard();
-        } catch (error) {
-          await staged.discard();
-          throw error;
-        }
+        await writeCopyLayer(plan, write, { ctx, slot, plannedMs, location, scratch: io.scratch });
       },
     });
     const memo = await remembering;
@@ -190,25 +141,4 @@ export async function copyInstruction(
   } finally {
     if (scratch) await (await scratch).remove();
   }
-}
-
-/** Several changesets as one; a later entry for the same path replaces an earlier one (archives over parents). */
-async function* mergeChanges(sets: readonly AsyncIterable<FsChange>[]): AsyncIterable<FsChange> {
-  const byPath = new Map<string, FsChange>();
-  for (const set of sets)
-    for await (const c of set) byPath.set(c.kind === 'upsert' ? c.header.path : c.path, c);
-  yield* byPath.values();
-}
-
-/** Entries or bytes past which a layer is unpacked on a worker thread (it costs ~30 ms to start). */
-const THREAD_ENTRIES = 1000;
-const THREAD_BYTES = 64 * 1024 * 1024;
-
-/** Whether to unpack on a thread; `linked` files are not in the tar the thread would read. */
-function bigLayer(entries: readonly CopyEntry[], linked = 0): boolean {
-  if (entries.length - linked >= THREAD_ENTRIES) return true;
-  if (linked > 0) return false;
-  let bytes = 0;
-  for (const e of entries) bytes += e.header.size;
-  return bytes >= THREAD_BYTES;
 }
