@@ -130,7 +130,7 @@ export async function build(
     throw err;
   } finally {
     await release();
-    if (!signal.aborted) await enforceStoreCap(options.root, io.warn ?? (() => undefined));
+    if (!signal.aborted) await enforceStoreCap(store, io.warn ?? (() => undefined));
   }
 }
 
