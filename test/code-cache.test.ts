@@ -69,6 +69,31 @@ describe('the code cache of the CLI bundle', () => {
     expect(traced(help(dir))).toBe(`accepted (${file})`);
   });
 
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'grows when a build writes a layer where the cache only covers cached builds, and the other way round',
+    () => {
+      const dir = cacheDir();
+      const file = join(dir, 'kiln.cjs.v8cache');
+      const ctx = join(tmp.path, `ctx-${dirs}`);
+      mkdirSync(ctx);
+      writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\n');
+      writeFileSync(join(ctx, 'a.txt'), 'one\n');
+      const store = join(tmp.path, `layers-${dirs}`);
+      const build = (): string =>
+        traced(kiln(store, ['build', '-q', ctx], { KILN_CODE_CACHE_DIR: dir, KILN_CODE_CACHE_TRACE: '1' }));
+      // A layer written: the run notes it, and the cache is made for that.
+      expect(build()).toBe(`absent (${file}); wrote ${file}`);
+      expect(header(file).commands).toEqual(['build+layers']);
+      // Fully cached: other code ran, the cache grows once.
+      expect(build()).toBe(`accepted (${file}); wrote ${file}`);
+      expect(header(file).commands).toEqual(['build+layers', 'build']);
+      expect(build()).toBe(`accepted (${file})`);
+      // A layer written again: covered.
+      writeFileSync(join(ctx, 'a.txt'), 'two\n');
+      expect(build()).toBe(`accepted (${file})`);
+    },
+  );
+
   it.each([
     [
       'a flipped byte in the V8 data',

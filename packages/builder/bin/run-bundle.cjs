@@ -12,6 +12,8 @@ const { Script } = require('node:vm');
 const { crc32 } = require('node:zlib');
 
 const MAGIC = 'kiln-v8-code-cache 1\n';
+/** The hook on `process` through which the bundle notes what a run did (src/cli/code-cache-note.ts). */
+const NOTE = Symbol.for('kiln.codeCache.note');
 /** Global options that take a value: the word after one is not the command. */
 const VALUE_OPTIONS = new Set(['--root', '--insecure-registry', '--registry-ca']);
 
@@ -24,8 +26,8 @@ const VALUE_OPTIONS = new Set(['--root', '--insecure-registry', '--registry-ca']
  * V8 itself only compares the source's length and its own version and flags, so a cache is used
  * only when the header matches; V8 may still refuse it (`cachedDataRejected`: other V8 flags).
  * Bytecode is only there for functions that ran, so the cache is written at exit of a run that
- * had none, had a refused one, or ran a command the cache does not cover yet (its functions join
- * those read from the cache). Written to a unique temporary file, then renamed over the old one:
+ * had none, had a refused one, or ran a command the cache does not cover yet, with what the run
+ * noted doing (`build+layers`; its functions join those read from the cache). Written to a unique temporary file, then renamed over the old one:
  * concurrent runs each leave a whole file, the last one wins. No fsync: a file torn by a crash
  * fails its CRC and is made again.
  *
@@ -59,13 +61,23 @@ function runBundle(bundlePath, { env, args }) {
   const accepted = found !== undefined && script.cachedDataRejected !== true;
   const state = found === undefined ? 'absent' : accepted ? 'accepted' : 'rejected';
   const covers = accepted ? found.commands : [];
-  if (!off && !covers.includes(command)) {
+  // What the run did besides its command (the CLI's noteCodeCacheUse: `layers` for a build that
+  // wrote one): a cached build and one that writes layers run different code, and a cache made by
+  // the first would leave the second compiling the layer writer on every run.
+  const notes = new Set();
+  process[NOTE] = (what) => notes.add(String(what));
+  if (!off) {
     process.once('exit', () => {
+      const label = [command, ...[...notes].sort()].join('+');
+      if (covers.includes(label)) {
+        trace(env, `${state} (${found.file})`);
+        return;
+      }
       let wrote;
       try {
         wrote = writeCache(files, {
           bundleId,
-          commands: [...covers, command],
+          commands: [...covers, label],
           data: script.createCachedData(),
         });
       } catch {
@@ -74,7 +86,7 @@ function runBundle(bundlePath, { env, args }) {
       trace(env, `${state} (${found?.file ?? files[0]}); wrote ${wrote ?? 'nothing'}`);
     });
   } else if (env.KILN_CODE_CACHE_TRACE === '1') {
-    process.once('exit', () => trace(env, off ? 'off' : `${state} (${found.file})`));
+    process.once('exit', () => trace(env, 'off'));
   }
 
   // What Node's CommonJS loader would pass; the bundle has no exports and resolves from its own place.

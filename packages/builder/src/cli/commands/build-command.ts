@@ -8,6 +8,7 @@ import { buildMetadata } from '../../outputs/build-metadata.js';
 import { buildProgress, PROGRESS_MODES, type ProgressMode } from '../build-progress.js';
 import type { CliIo } from '../cli-io.js';
 import { combineReporters } from '../../progress/combine-reporters.js';
+import { layerStepNoter } from '../code-cache-note.js';
 import { ExplainSummary } from '../explain-summary.js';
 import { parseSsh } from '../parse-ssh.js';
 import { openSshAgents, stepSettings } from '../step-settings.js';
@@ -217,7 +218,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
         },
         {
-          reporter: argv.explain ? combineReporters(progress.reporter, summary) : progress.reporter,
+          reporter: combineReporters(progress.reporter, ...(argv.explain ? [summary] : []), layerStepNoter()),
           signal: io.signal,
           stdout: io.stdoutStream,
           warn: (message) => io.stderr(`warning: ${message}\n`),
