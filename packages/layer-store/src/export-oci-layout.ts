@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex, MediaType, REF_NAME_ANNOTATION, type Descriptor } from '@kiln/oci';
 import { fsyncPath } from './fsync-path.js';
@@ -11,8 +10,8 @@ import type { StorePaths } from './store-paths.js';
 import { layoutHeader } from './layout-header.js';
 import { tempName } from './temp-name.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-import { packTarFile } from './pack-tar.js';
-import { writeTarEntry } from './write-tar-entry.js';
+import { archiveEntry, writeTarFile } from './pack-tar.js';
+import type { ReadyEntry } from './read-ahead.js';
 
 export interface ExportOciLayoutOptions {
   /** Write one uncompressed tar file at `dest` instead of a directory. */
@@ -90,19 +89,27 @@ async function exportTar(
   documents: LayoutDocuments,
   dest: string,
 ): Promise<void> {
-  await packTarFile(dest, async (pack) => {
-    await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
-    await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
-    for (const d of blobs) {
-      const source = await openBlob(paths, d.digest, d.size);
-      await writeTarEntry(pack, layoutHeader(`blobs/sha256/${digestHex(d.digest)}`, d.size, 'file'), source);
-    }
-    for (const [name, text] of [
-      ['index.json', documents.index],
-      ['oci-layout', documents.layout],
-    ] as const) {
-      const bytes = Buffer.from(text, 'utf8');
-      await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
-    }
-  });
+  await writeTarFile(dest, layoutEntries(paths, blobs, documents));
+}
+
+/** The layout's members in archive order; each blob is opened (and verified) when its turn comes. */
+async function* layoutEntries(
+  paths: StorePaths,
+  blobs: readonly Descriptor[],
+  documents: LayoutDocuments,
+): AsyncGenerator<ReadyEntry> {
+  yield archiveEntry(layoutHeader('blobs/', 0, 'directory'));
+  yield archiveEntry(layoutHeader('blobs/sha256/', 0, 'directory'));
+  for (const d of blobs)
+    yield archiveEntry(
+      layoutHeader(`blobs/sha256/${digestHex(d.digest)}`, d.size, 'file'),
+      await openBlob(paths, d.digest, d.size),
+    );
+  for (const [name, text] of [
+    ['index.json', documents.index],
+    ['oci-layout', documents.layout],
+  ] as const) {
+    const bytes = Buffer.from(text, 'utf8');
+    yield archiveEntry(layoutHeader(name, bytes.length, 'file'), bytes);
+  }
 }

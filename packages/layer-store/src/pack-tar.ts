@@ -1,36 +1,26 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar, { type Pack } from 'tar-stream';
 import { fsyncPath } from './fsync-path.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
+import type { ContentSource } from './layer-entry.js';
+import type { ReadyEntry } from './read-ahead.js';
+import { tarChunks } from './tar-chunks.js';
+import type { TarHeader } from './tar-header.js';
 import { tempName } from './temp-name.js';
 
-/**
- * Streams a tar into `sink`: `produce` adds the entries to a fresh pack, which is then finalized.
- * Settles once both sides are done; the first failure wins and destroys the other side. The sink
- * is ended on success and destroyed on failure.
- */
-export async function packTar(sink: Writable, produce: (pack: Pack) => Promise<void>): Promise<void> {
-  const pack = tar.pack();
-  const writing = pipeline(tarPackChunks(pack), sink);
-  const producing = (async () => {
-    await produce(pack);
-    pack.finalize();
-  })();
-  producing.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  const [produced, written] = await Promise.allSettled([producing, writing]);
-  if (produced.status === 'rejected') throw produced.reason;
-  if (written.status === 'rejected') throw written.reason;
-}
+/** Tar bytes are written in pieces of this size (as layers are). */
+const CHUNK_BYTES = 256 * 1024;
 
-/** {@link packTar} into a temp file beside `dest`, then fsync and rename: `dest` is whole or absent. */
-export async function packTarFile(dest: string, produce: (pack: Pack) => Promise<void>): Promise<void> {
+/**
+ * Writes `entries` as a tar file at `dest` with the layer writer's tar writer (tarChunks): a temp
+ * file beside `dest`, fsync, rename, fsync of its directory, so `dest` is whole or absent. Each
+ * regular file's content must be exactly its header's size (FILE_SIZE_MISMATCH otherwise).
+ */
+export async function writeTarFile(dest: string, entries: AsyncIterable<ReadyEntry>): Promise<void> {
   const tmp = join(dirname(dest), `.${basename(dest)}.${tempName()}`);
   try {
-    await packTar(createWriteStream(tmp, { flags: 'wx' }), produce);
+    await pipeline(tarChunks(entries, CHUNK_BYTES), createWriteStream(tmp, { flags: 'wx' }));
     await fsyncPath(tmp);
     await rename(tmp, dest);
     await fsyncPath(dirname(dest));
@@ -38,3 +28,12 @@ export async function packTarFile(dest: string, produce: (pack: Pack) => Promise
     await rm(tmp, { force: true });
   }
 }
+
+/** An archive member that is not a layer's entry (OCI layout and docker archives), for writeTarFile. */
+export function archiveEntry(header: TarHeader, source?: ContentSource | Buffer): ReadyEntry {
+  // tarChunks reads only the header; archives are written in the order given, not sorted by key.
+  const entry = { path: header.name, key: NO_KEY, header };
+  return source === undefined ? { entry } : { entry, source };
+}
+
+const NO_KEY = Buffer.alloc(0);

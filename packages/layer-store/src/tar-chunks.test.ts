@@ -2,16 +2,16 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import tar, { type Pack } from 'tar-stream';
 import type { LayerEntry } from './layer-entry.js';
 import type { ReadyEntry } from './read-ahead.js';
 import { tarChunks } from './tar-chunks.js';
 import type { TarHeader } from './tar-header.js';
-import { tarPackChunks } from './tar-pack-chunks.js';
-import { writeTarEntry } from './write-tar-entry.js';
+import { binaryPaxHeader } from './pax-header.js';
 
-// tarChunks must write the bytes tar-stream's pack (through writeTarEntry) writes: layers made
-// before it keep their diffIDs. Both are given the same headers, of every kind kiln writes.
+// tarChunks must write the bytes tar-stream's pack wrote for kiln (each entry given to pack.entry,
+// extended attributes first in kiln's binary PAX block): layers made before it keep their
+// diffIDs. Both are given the same headers, of every kind kiln writes.
 
 const T = new Date('2024-05-01T12:00:00.750Z');
 const base = { uid: 0, gid: 0, mtime: T, linkname: '', uname: '', gname: '', devmajor: 0, devminor: 0 };
@@ -73,16 +73,32 @@ function content(h: TarHeader): Buffer {
   return Buffer.alloc(h.type === 'file' ? (h.size ?? 0) : 0, h.name.length % 251);
 }
 
+/** The reference: tar-stream's pack, as kiln used it for layers before tarChunks. */
 async function viaTarStream(list: readonly TarHeader[]): Promise<Buffer> {
   const pack = tar.pack();
   const out: Buffer[] = [];
   const reading = (async () => {
-    for await (const chunk of tarPackChunks(pack)) out.push(chunk);
+    for await (const chunk of pack as AsyncIterable<Buffer>) out.push(chunk);
   })();
-  for (const h of list) await writeTarEntry(pack, h, h.type === 'file' ? content(h) : undefined);
+  for (const h of list) await packEntry(pack, h, h.type === 'file' ? content(h) : undefined);
   pack.finalize();
   await reading;
   return Buffer.concat(out);
+}
+
+function packEntry(pack: Pack, tarHeader: TarHeader, data?: Buffer): Promise<void> {
+  let header = tarHeader;
+  if (header.xattrs !== undefined && Object.keys(header.xattrs).length > 0) {
+    const pax = binaryPaxHeader(header);
+    pack.push(pax.block);
+    header = pax.entry;
+  }
+  // tar-stream mutates the header it is given: hand it a copy.
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+    if (data === undefined) pack.entry({ ...header }, done);
+    else pack.entry({ ...header }, data, done);
+  });
 }
 
 async function viaTarChunks(

@@ -3,7 +3,7 @@ import type { ContentSource } from './layer-entry.js';
 import type { ReadyEntry } from './read-ahead.js';
 import { END_OF_TAR_BYTES, encodeEntryHeader, encodeHeaderInto, paddingAfter } from './tar-encode.js';
 import type { TarHeader } from './tar-header.js';
-import { sizeMismatch } from './write-tar-entry.js';
+import { LayerStoreError } from './layer-store-error.js';
 
 /**
  * A tar of `entries` (in their order, then the end-of-archive blocks) as chunks of `chunkBytes`
@@ -167,4 +167,13 @@ class ChunkWriter {
     this.chunk = Buffer.allocUnsafe(this.chunkBytes);
     this.at = 0;
   }
+}
+
+/** A regular file whose content is not its header's size (`got`: what it yielded). */
+function sizeMismatch(header: TarHeader, got: string): LayerStoreError {
+  return new LayerStoreError(
+    'FILE_SIZE_MISMATCH',
+    `file "${header.name}" yielded ${got} bytes, but its header says ${header.size}`,
+    'the file changed while the layer was written',
+  );
 }

@@ -5,8 +5,8 @@ import type { TarHeader } from './tar-header.js';
  * The bytes that come before an entry's content in a layer tar: the same bytes tar-stream's
  * pack writes for `header` (its defaults, its ustar encoding, its PAX header for names ustar
  * cannot hold or for `pax` records), after kiln's own binary PAX block when the entry has
- * extended attributes (as writeTarEntry writes them). Layers written before this encoder existed
- * went through tar-stream, and their diffIDs must not change: tar-encode.test.ts compares the two
+ * extended attributes (binaryPaxHeader). Layers written before this encoder existed
+ * went through tar-stream, and their diffIDs must not change: tar-chunks.test.ts compares the two
  * on many kinds of headers.
  */
 export function encodeEntryHeader(header: TarHeader): Buffer[] {

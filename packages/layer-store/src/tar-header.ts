@@ -4,7 +4,8 @@ import { LayerStoreError } from './layer-store-error.js';
 
 /**
  * A tar-stream header with every field explicit, plus PAX records (tar-stream writes `pax`) and
- * extended attributes, which writeTarEntry writes as binary-safe `SCHILY.xattr.*` PAX records.
+ * extended attributes, which the tar writer (tar-encode.ts) writes as binary-safe `SCHILY.xattr.*`
+ * PAX records.
  */
 export interface TarHeader extends Header {
   readonly pax?: Readonly<Record<string, string>>;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import {
   canonicalJson,
   digestHex,
@@ -13,8 +12,8 @@ import { layoutHeader } from './layout-header.js';
 import { LayerStoreError } from './layer-store-error.js';
 import { openBlob } from './open-blob.js';
 import type { StorePaths } from './store-paths.js';
-import { packTarFile } from './pack-tar.js';
-import { writeTarEntry } from './write-tar-entry.js';
+import { archiveEntry, writeTarFile } from './pack-tar.js';
+import type { ReadyEntry } from './read-ahead.js';
 
 /** Annotation containerd and Docker (25+) put on index.json entries: the full image name. */
 const CONTAINERD_NAME_ANNOTATION = 'io.containerd.image.name';
@@ -129,22 +128,30 @@ async function writeArchive(
   documents: ReadonlyArray<readonly [string, string]>,
   dest: string,
 ): Promise<void> {
-  await packTarFile(dest, async (pack) => {
-    await writeTarEntry(pack, layoutHeader('blobs/', 0, 'directory'));
-    await writeTarEntry(pack, layoutHeader('blobs/sha256/', 0, 'directory'));
-    for (const blob of blobs) {
-      if ('bytes' in blob) {
-        const header = layoutHeader(blobName(blob.digest), blob.bytes.length, 'file');
-        await writeTarEntry(pack, header, Readable.from([blob.bytes]));
-      } else {
-        const d = blob.descriptor;
-        const source = await openBlob(paths, d.digest, d.size);
-        await writeTarEntry(pack, layoutHeader(blobName(d.digest), d.size, 'file'), source);
-      }
+  await writeTarFile(dest, archiveEntries(paths, blobs, documents));
+}
+
+/** The archive's members in order; each stored blob is opened (and verified) when its turn comes. */
+async function* archiveEntries(
+  paths: StorePaths,
+  blobs: readonly ArchiveBlob[],
+  documents: ReadonlyArray<readonly [string, string]>,
+): AsyncGenerator<ReadyEntry> {
+  yield archiveEntry(layoutHeader('blobs/', 0, 'directory'));
+  yield archiveEntry(layoutHeader('blobs/sha256/', 0, 'directory'));
+  for (const blob of blobs) {
+    if ('bytes' in blob) {
+      yield archiveEntry(layoutHeader(blobName(blob.digest), blob.bytes.length, 'file'), blob.bytes);
+    } else {
+      const d = blob.descriptor;
+      yield archiveEntry(
+        layoutHeader(blobName(d.digest), d.size, 'file'),
+        await openBlob(paths, d.digest, d.size),
+      );
     }
-    for (const [name, text] of documents) {
-      const bytes = Buffer.from(text, 'utf8');
-      await writeTarEntry(pack, layoutHeader(name, bytes.length, 'file'), Readable.from([bytes]));
-    }
-  });
+  }
+  for (const [name, text] of documents) {
+    const bytes = Buffer.from(text, 'utf8');
+    yield archiveEntry(layoutHeader(name, bytes.length, 'file'), bytes);
+  }
 }
