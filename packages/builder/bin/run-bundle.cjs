@@ -27,8 +27,9 @@ const VALUE_OPTIONS = new Set(['--root', '--insecure-registry', '--registry-ca']
  * only when the header matches; V8 may still refuse it (`cachedDataRejected`: other V8 flags).
  * Bytecode is only there for functions that ran, so the cache is written at exit of a run that
  * had none, had a refused one, or ran a command the cache does not cover yet, with what the run
- * noted doing (`build+layers`; its functions join those read from the cache). Written to a unique temporary file, then renamed over the old one:
- * concurrent runs each leave a whole file, the last one wins. No fsync: a file torn by a crash
+ * noted doing (`build+layers`; its functions join those read from the cache). Written to a unique
+ * temporary file, then renamed over the old one: concurrent runs each leave a whole file, the
+ * last one wins. No fsync: a file torn by a crash
  * fails its CRC and is made again.
  *
  * Where: `KILN_CODE_CACHE_DIR` if set, else next to the bundle, else (not writable, as in an

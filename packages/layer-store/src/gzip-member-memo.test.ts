@@ -122,6 +122,32 @@ describe('gzip members reused from an earlier blob', () => {
     ).toBe(again.diffId.slice(7));
   });
 
+  it('still uses a record written before members kept their CRC (checking the CRC of the block)', async () => {
+    const first = await store.writeLayer(changes(files()));
+    const dir = join(root, 'kiln', 'cache');
+    let edited = 0;
+    for (const name of await readdir(dir)) {
+      const text = await readFile(join(dir, name), 'utf8');
+      if (!text.includes('"members"')) continue;
+      const record = JSON.parse(text) as { members: [string, number, number?][] };
+      expect(record.members.every((m) => m.length === 3)).toBe(true);
+      record.members = record.members.map(([hash, length]) => [hash, length]);
+      await writeFile(join(dir, name), JSON.stringify(record));
+      edited++;
+    }
+    expect(edited).toBe(1);
+    const tar = gunzipSync(await blob(first));
+    const block = tar.subarray(GZIP_BLOCK_BYTES, 2 * GZIP_BLOCK_BYTES);
+    const hash = createHash('sha256').update(block).digest('hex');
+    const memo = await gzipMemberMemo(storePaths(root), 6, first.descriptor.digest);
+    expect(await memo.memo.find(hash, block)).toBeDefined();
+    // The block's CRC is what is checked: another block under that hash is refused.
+    const other = Buffer.from(block);
+    other[0] = (other[0] ?? 0) ^ 0xff;
+    expect(await memo.memo.find(hash, other)).toBeUndefined();
+    await memo.close();
+  });
+
   it('never reuses under another level, and writes plainly when the earlier blob is gone', async () => {
     const first = await store.writeLayer(changes(files()));
     const other = await gzipMemberMemo(storePaths(root), 1, first.descriptor.digest);
