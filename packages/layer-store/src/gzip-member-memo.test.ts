@@ -58,6 +58,23 @@ async function blob(layer: Layer): Promise<Buffer> {
   return readFile(blobPath(storePaths(root), layer.descriptor.digest));
 }
 
+type Members = [string, number, number?][];
+
+/** Rewrites the store's one gzip member record (its `members`) with `edit`. */
+async function editMemberRecord(edit: (members: Members) => Members): Promise<void> {
+  const dir = join(root, 'kiln', 'cache');
+  let edited = 0;
+  for (const name of await readdir(dir)) {
+    const text = await readFile(join(dir, name), 'utf8');
+    if (!text.includes('"members"')) continue;
+    const record = JSON.parse(text) as { members: Members };
+    record.members = edit(record.members);
+    await writeFile(join(dir, name), JSON.stringify(record));
+    edited++;
+  }
+  expect(edited).toBe(1);
+}
+
 describe('gzip members reused from an earlier blob', () => {
   it('gives the bytes compressing would give, and reuses the unchanged blocks', async () => {
     const first = await store.writeLayer(changes(files()));
@@ -95,18 +112,11 @@ describe('gzip members reused from an earlier blob', () => {
   it('compresses again when the record does not match its blob (trailer check)', async () => {
     const first = await store.writeLayer(changes(files()));
     // Shift every recorded member by one byte: each found member then fails its CRC check.
-    const dir = join(root, 'kiln', 'cache');
-    let edited = 0;
-    for (const name of await readdir(dir)) {
-      const text = await readFile(join(dir, name), 'utf8');
-      if (!text.includes('"members"')) continue;
-      const record = JSON.parse(text) as { members: [string, number][] };
-      const first0 = record.members[0];
+    await editMemberRecord((members) => {
+      const first0 = members[0];
       if (first0) first0[1] += 1;
-      await writeFile(join(dir, name), JSON.stringify(record));
-      edited++;
-    }
-    expect(edited).toBe(1);
+      return members;
+    });
     const memo = await gzipMemberMemo(storePaths(root), 6, first.descriptor.digest);
     const tar = gunzipSync(await blob(first));
     const block = tar.subarray(GZIP_BLOCK_BYTES, 2 * GZIP_BLOCK_BYTES);
@@ -124,18 +134,10 @@ describe('gzip members reused from an earlier blob', () => {
 
   it('still uses a record written before members kept their CRC (checking the CRC of the block)', async () => {
     const first = await store.writeLayer(changes(files()));
-    const dir = join(root, 'kiln', 'cache');
-    let edited = 0;
-    for (const name of await readdir(dir)) {
-      const text = await readFile(join(dir, name), 'utf8');
-      if (!text.includes('"members"')) continue;
-      const record = JSON.parse(text) as { members: [string, number, number?][] };
-      expect(record.members.every((m) => m.length === 3)).toBe(true);
-      record.members = record.members.map(([hash, length]) => [hash, length]);
-      await writeFile(join(dir, name), JSON.stringify(record));
-      edited++;
-    }
-    expect(edited).toBe(1);
+    await editMemberRecord((members) => {
+      expect(members.every((m) => m.length === 3)).toBe(true);
+      return members.map(([hash, length]) => [hash, length]);
+    });
     const tar = gunzipSync(await blob(first));
     const block = tar.subarray(GZIP_BLOCK_BYTES, 2 * GZIP_BLOCK_BYTES);
     const hash = createHash('sha256').update(block).digest('hex');
