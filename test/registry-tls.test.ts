@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, tempDir, writeContext } from './support/kiln.js';
 import { hasRegistryTools, startPrivateCaRegistry, type RegistryServer } from './support/registry-server.js';
@@ -101,5 +101,16 @@ describeRegistry('kiln with a registry that serves HTTPS with a private CA', () 
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${bogus} is not a PEM file`);
+  });
+  it('a store that remembers the registry as plain HTTP finds it speaks TLS now (its 400), and forgets it', () => {
+    // As if an earlier registry on this port had spoken plain HTTP: the push's first request goes
+    // over http://, which the Go registry's TLS listener answers with a 400.
+    const memo = join(root, 'kiln', 'plain-http-registries');
+    writeFileSync(memo, `${registry.host}\n`);
+    const pushed = ok(
+      kiln(root, ['push', 'tiny:1', `${registry.host}/tls/memo:1`], { KILN_CERTS_D: certsD }),
+    );
+    expect(pushed).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(readFileSync(memo, 'utf8')).toBe('');
   });
 });

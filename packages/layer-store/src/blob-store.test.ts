@@ -144,6 +144,20 @@ test('readJson verifies what it reads: a flipped byte, a missing blob, another s
   await expect(store.readJson(sha256Digest('absent'))).rejects.toMatchObject({ code: 'BLOB_NOT_FOUND' });
 });
 
+test('readDocument returns the stored bytes exactly, verified and capped', async () => {
+  // Not canonical JSON, not even JSON: a document is pushed byte for byte as stored.
+  const bytes = Buffer.from('{ "b": 1,\n  "a": 2 }\n');
+  const d = await store.putBlob(Readable.from([bytes]));
+  expect((await store.readDocument(d.digest)).equals(bytes)).toBe(true);
+  await expect(store.readDocument(d.digest, bytes.length - 1)).rejects.toMatchObject({
+    code: 'DOCUMENT_TOO_LARGE',
+  });
+  const file = join(root, 'blobs', 'sha256', digestHex(d.digest));
+  await writeFile(file, Buffer.from(bytes.toString('utf8').replace('"b"', '"c"')));
+  await expect(store.readDocument(d.digest)).rejects.toMatchObject({ code: 'BLOB_DIGEST_MISMATCH' });
+  await expect(store.readDocument(sha256Digest('absent'))).rejects.toMatchObject({ code: 'BLOB_NOT_FOUND' });
+});
+
 test('cache records round-trip and reject bad keys', async () => {
   const key = 'a'.repeat(64);
   expect(await store.getCacheRecord(key)).toBeUndefined();

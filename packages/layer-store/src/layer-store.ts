@@ -19,7 +19,7 @@ import { LayerStoreError } from './layer-store-error.js';
 import { openBlob, statBlob } from './open-blob.js';
 import { putBlob } from './put-blob.js';
 import { putJson } from './put-json.js';
-import { DEFAULT_MAX_JSON_BYTES, readJson } from './read-json.js';
+import { DEFAULT_MAX_JSON_BYTES, readDocument, readJson } from './read-json.js';
 import { removeStaleTempFiles } from './remove-stale-temp-files.js';
 import { storePaths, type StorePaths } from './store-paths.js';
 import { recompressImage, type LayerCompression } from './recompress-image.js';
@@ -82,6 +82,11 @@ export class LayerStore {
 
   readJson(d: Digest, maxBytes = DEFAULT_MAX_JSON_BYTES): Promise<unknown> {
     return readJson(this.paths, d, maxBytes);
+  }
+
+  /** A small blob's bytes, verified (see {@link readDocument}); for documents, never layers. */
+  async readDocument(d: Digest, maxBytes = DEFAULT_MAX_JSON_BYTES): Promise<Buffer> {
+    return readDocument(this.paths, d, { maxBytes });
   }
 
   writeLayer(changes: AsyncIterable<FsChange>, opts?: WriteLayerOptions): Promise<Layer> {

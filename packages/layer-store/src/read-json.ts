@@ -32,8 +32,11 @@ export async function readJson(
   }
 }
 
-/** The verified bytes of a small blob (see readJson for the errors). */
-function readDocument(
+/**
+ * The verified bytes of a small blob (a manifest to push exactly as stored): the errors of
+ * readJson but INVALID_DOCUMENT. Synchronous underneath for the same reason.
+ */
+export function readDocument(
   paths: StorePaths,
   digest: Digest,
   limits: { readonly maxBytes: number; readonly expectedSize?: number },

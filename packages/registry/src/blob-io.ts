@@ -18,6 +18,11 @@ export interface ImageSource {
   readonly manifest: Descriptor;
   /** A fresh stream of a blob's bytes; called again for every retry. The caller destroys or reads it. */
   open(digest: Digest): Promise<Readable>;
+  /**
+   * A small blob's whole bytes, verified against its digest, or a rejection past `maxBytes`.
+   * Optional: the manifest is read through it when given (one read, no stream), else from `open`.
+   */
+  read?(digest: Digest, maxBytes: number): Promise<Buffer>;
 }
 
 /**

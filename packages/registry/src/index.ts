@@ -14,6 +14,7 @@ export { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authentica
 export { redactSecrets } from './redact-secrets.js';
 export type { BlobOrigins, BlobSink, ImageSource } from './blob-io.js';
 export { fileBlobOrigins } from './file-blob-origins.js';
+export { filePlainHttpMemo, type PlainHttpMemo } from './plain-http-memo.js';
 export { pullImage, type PullOptions, type PulledImage } from './pull-image.js';
 export { pushImage, type PushOptions } from './push-image.js';
 export type { BlobOutcome } from './push-blob.js';

@@ -54,7 +54,9 @@ export async function pushImage(
   const ref = typeof reference === 'string' ? parseReference(reference) : reference;
   const { signal } = opts;
   const client = opts.client ?? new RegistryClient(ref.registry, opts);
-  const bytes = await readBody(await source.open(source.manifest.digest), MAX_MANIFEST_BYTES, 'manifest');
+  const bytes = source.read
+    ? await source.read(source.manifest.digest, MAX_MANIFEST_BYTES)
+    : await readBody(await source.open(source.manifest.digest), MAX_MANIFEST_BYTES, 'manifest');
   const digest = sha256Digest(bytes);
   if (digest !== source.manifest.digest)
     throw new RegistryError('DIGEST_MISMATCH', `manifest ${source.manifest.digest} hashes to ${digest}`);

@@ -5,10 +5,11 @@ import { isPlainHttpAnswer } from './is-plain-http-answer.js';
 import { loadRegistryTls, type RegistryTls } from './load-registry-tls.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authenticate.js';
 import { RegistryError } from './registry-error.js';
+import type { PlainHttpMemo } from './plain-http-memo.js';
+import { RegistryScheme } from './registry-scheme.js';
 import { registryEndpoint, type RegistryEndpoint } from './registry-url.js';
 import { responseError } from './response-error.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, sendRequest, type HttpResponse } from './send-request.js';
-import { speaksTls } from './speaks-tls.js';
 import { withRetry } from './with-retry.js';
 
 export interface RegistryClientOptions {
@@ -27,6 +28,8 @@ export interface RegistryClientOptions {
    * a `*.cert`/`*.key` pair a client certificate. Default `$KILN_CERTS_D`, else `/etc/docker/certs.d`.
    */
   readonly certsDir?: string;
+  /** Registries known to speak plain HTTP: their TLS probe is skipped (see PlainHttpMemo). */
+  readonly plainHttp?: PlainHttpMemo;
 }
 
 export interface RegistryRequest {
@@ -72,8 +75,8 @@ export class RegistryClient {
   /** Token requests in flight per scope set, so concurrent requests share one. */
   private readonly pendingTokens = new Map<string, Promise<void>>();
   private readonly tls = new Map<string, Promise<RegistryTls>>();
-  /** Whether a loopback or `--insecure-registry` host speaks TLS, asked once (see speaksTls). */
-  private speaksTls?: Promise<boolean>;
+  /** Whether a loopback or `--insecure-registry` host is asked over plain HTTP. */
+  private readonly scheme: RegistryScheme;
 
   constructor(
     readonly registry: string,
@@ -82,6 +85,13 @@ export class RegistryClient {
     this.endpoint = registryEndpoint(registry, options.insecure);
     this.base = new URL(this.endpoint.baseUrl);
     this.credentials = options.credentials ?? dockerConfigCredentials();
+    this.scheme = new RegistryScheme({
+      registry,
+      httpsBase: this.base,
+      plainHttp: this.endpoint.plainHttp,
+      memo: options.plainHttp,
+      probeTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    });
   }
 
   /**
@@ -139,9 +149,9 @@ export class RegistryClient {
           : Buffer.isBuffer(req.body)
             ? req.body
             : await req.body();
-      if (own && url.protocol === 'https:' && this.endpoint.plainHttp && !(await this.probeTls())) {
-        this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
-        url = new URL(url.href.replace(/^https:/, 'http:'));
+      if (own && url.protocol === 'https:' && (await this.scheme.current()) === 'http:') {
+        this.base = withScheme(this.base, 'http:');
+        url = withScheme(url, 'http:');
       }
       let res: HttpResponse;
       try {
@@ -155,12 +165,25 @@ export class RegistryClient {
           tls: await this.tlsFor(url),
         });
       } catch (err) {
+        if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
+        if (own && url.protocol === 'http:' && !req.signal.aborted && (await this.scheme.recheck(true))) {
+          // A remembered plain-HTTP host that speaks TLS now.
+          this.base = withScheme(this.base, 'https:');
+          url = withScheme(url, 'https:');
+          continue;
+        }
         if (!(own && url.protocol === 'https:' && this.endpoint.plainHttp && isPlainHttpAnswer(err)))
           throw err;
         // A loopback or --insecure-registry host that speaks plain HTTP: use it from now on.
-        if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
-        this.base = new URL(this.base.href.replace(/^https:/, 'http:'));
-        url = new URL(url.href.replace(/^https:/, 'http:'));
+        this.scheme.answeredPlain();
+        this.base = withScheme(this.base, 'http:');
+        url = withScheme(url, 'http:');
+        continue;
+      }
+      if (own && url.protocol === 'http:' && (await this.scheme.recheck(res.status === 400))) {
+        res.body.destroy();
+        this.base = withScheme(this.base, 'https:');
+        url = withScheme(url, 'https:');
         continue;
       }
       if (res.status === 401 && own && !challenged) {
@@ -187,16 +210,6 @@ export class RegistryClient {
       if (req.expect.includes(res.status)) return { ...res, url };
       throw await responseError(res, req.what);
     }
-  }
-
-  /**
-   * Before the first HTTPS request to a host that may speak plain HTTP: a bare handshake, shared
-   * by concurrent requests, so that a plain-HTTP registry costs neither the CA list nor a failed
-   * request per connection. The fallback in `attempt` stays for a server that changes its mind.
-   */
-  private probeTls(): Promise<boolean> {
-    this.speaksTls ??= speaksTls(this.base, this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
-    return this.speaksTls;
   }
 
   private authorizationFor(scopes: readonly string[]): string | undefined {
@@ -290,6 +303,10 @@ export class RegistryClient {
     }
     return tls;
   }
+}
+
+function withScheme(url: URL, scheme: 'http:' | 'https:'): URL {
+  return new URL(url.href.replace(/^https?:/, scheme));
 }
 
 function scopeKey(scopes: readonly string[]): string {

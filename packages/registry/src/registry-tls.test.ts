@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryClient, type RegistryError } from './index.js';
+import { filePlainHttpMemo, RegistryClient, type RegistryError } from './index.js';
 import {
   issueServerCertificate,
   makeCertificateAuthority,
@@ -19,12 +19,29 @@ import {
 const signal = new AbortController().signal;
 const credentials = async (): Promise<undefined> => undefined;
 
-/** A `/v2/` endpoint on `host`, over HTTPS when `tls` is given; records the requests it parsed. */
+/** Waits (up to 5 s) for a condition that a fire-and-forget write makes true. */
+async function eventually(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      if (condition()) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(condition()).toBe(true);
+}
+
+/**
+ * A `/v2/` endpoint on `host`, over HTTPS when `tls` is given; records the requests it parsed and
+ * counts what it could not parse as HTTP (`garbled`: a plain server given a TLS probe's hello).
+ */
 async function serve(
   host: string,
   tls?: CertificateFiles,
-): Promise<{ port: number; seen: string[]; close: () => Promise<void> }> {
+): Promise<{ port: number; seen: string[]; garbled: () => number; close: () => Promise<void> }> {
   const seen: string[] = [];
+  let garbled = 0;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     seen.push(`${req.method} ${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -32,10 +49,16 @@ async function serve(
   const server: Server = tls
     ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handle)
     : createHttpServer(handle);
+  server.on('clientError', (_err, socket) => {
+    garbled++;
+    // As Node's default: a plain-HTTP 400, which a TLS client takes for "not TLS".
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
   await new Promise<void>((r) => server.listen(0, host, r));
   return {
     port: (server.address() as AddressInfo).port,
     seen,
+    garbled: () => garbled,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -154,5 +177,64 @@ describe('RegistryClient transport security', () => {
     } finally {
       await server.close();
     }
+  });
+  it('remembers a registry that answered in plain HTTP: the next client sends no TLS probe', async () => {
+    const server = await serve('127.0.0.1');
+    try {
+      const host = `127.0.0.1:${server.port}`;
+      const memoFile = join(dir, 'memo-learn', 'plain-http-registries');
+      await new RegistryClient(host, { credentials, plainHttp: filePlainHttpMemo(memoFile) }).ping(signal);
+      expect(server.garbled()).toBe(1);
+      await eventually(() => readFileSync(memoFile, 'utf8') === `${host}\n`);
+      const next = new RegistryClient(host, { credentials, plainHttp: filePlainHttpMemo(memoFile) });
+      expect(next.baseUrl.protocol).toBe('https:');
+      await next.ping(signal);
+      expect(next.baseUrl.protocol).toBe('http:');
+      expect(server.garbled()).toBe(1);
+      expect(server.seen).toEqual(['GET /v2/', 'GET /v2/']);
+      // Without the memo, the probe again.
+      await new RegistryClient(host, { credentials }).ping(signal);
+      expect(server.garbled()).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('finds out a remembered plain-HTTP registry that speaks TLS now, uses HTTPS and forgets it', async () => {
+    const server = await serve('127.0.0.1', cert);
+    try {
+      const host = `127.0.0.1:${server.port}`;
+      const memoFile = join(dir, 'memo-stale');
+      writeFileSync(memoFile, `127.0.0.1:1\n${host}\n`);
+      const client = new RegistryClient(host, {
+        credentials,
+        caFiles: [ca.cert],
+        plainHttp: filePlainHttpMemo(memoFile),
+      });
+      await client.ping(signal);
+      expect(client.baseUrl.protocol).toBe('https:');
+      expect(server.seen).toEqual(['GET /v2/']);
+      await eventually(() => readFileSync(memoFile, 'utf8') === '127.0.0.1:1\n');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps the memo when a remembered registry is down: the request fails as it is', async () => {
+    const server = await serve('127.0.0.1');
+    const host = `127.0.0.1:${server.port}`;
+    await server.close();
+    const memoFile = join(dir, 'memo-down');
+    writeFileSync(memoFile, `${host}\n`);
+    const err = (await new RegistryClient(host, {
+      credentials,
+      plainHttp: filePlainHttpMemo(memoFile),
+      retry: { attempts: 1 },
+    })
+      .ping(signal)
+      .catch((e: unknown) => e)) as RegistryError;
+    expect(err.code).toBe('NETWORK');
+    expect(err.message).toContain(`http://${host}/v2/`);
+    expect(readFileSync(memoFile, 'utf8')).toBe(`${host}\n`);
   });
 });

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { speaksTls } from './speaks-tls.js';
+import { probeTls, speaksTls } from './speaks-tls.js';
 import { issueServerCertificate, makeCertificateAuthority } from '../../../test/support/test-pki.js';
 
 /** Starts `server` on a loopback port; returns its URL as the registry client would have it. */
@@ -35,6 +35,7 @@ describe('speaksTls', () => {
     const server = await listen(createHttpServer(() => requests++));
     try {
       expect(await speaksTls(server.url, 10_000)).toBe(false);
+      expect(await probeTls(server.url, 10_000)).toBe('plain');
       expect(requests).toBe(0);
     } finally {
       await server.close();
@@ -48,6 +49,7 @@ describe('speaksTls', () => {
     const server = await listen(createHttpsServer(options, () => requests++));
     try {
       expect(await speaksTls(server.url, 10_000)).toBe(true);
+      expect(await probeTls(server.url, 10_000)).toBe('tls');
       expect(requests).toBe(0);
     } finally {
       await server.close();
@@ -58,9 +60,11 @@ describe('speaksTls', () => {
     const closed = await listen(createTcpServer());
     await closed.close();
     expect(await speaksTls(closed.url, 10_000)).toBe(true);
+    expect(await probeTls(closed.url, 10_000)).toBe('unknown');
     const silent = await listen(createTcpServer());
     try {
       expect(await speaksTls(silent.url, 200)).toBe(true);
+      expect(await probeTls(silent.url, 200)).toBe('unknown');
     } finally {
       await silent.close();
     }

@@ -2,6 +2,7 @@ import { formatImageName, parseImageName } from '@kiln/oci';
 import type { Image, LayerStore } from '@kiln/layer-store';
 import { parseReference, pullImage } from '@kiln/registry';
 import { storeBlobOrigins } from '../store/store-blob-origins.js';
+import { storePlainHttpMemo } from '../store/store-plain-http-memo.js';
 
 /** How to reach registries: plain-HTTP hosts besides loopback ones, extra CAs, and cancellation. */
 export interface RegistryAccess {
@@ -38,6 +39,7 @@ export async function pullIntoStore(
       caFiles: access.caFiles,
       // Remembered so that pushing an image built on this base mounts its layers.
       origins: storeBlobOrigins(store),
+      plainHttp: storePlainHttpMemo(store),
     },
   );
   if (!remote.digest) await store.tag(formatImageName(parseImageName(ref)), pulled.manifestDescriptor);

@@ -8,6 +8,8 @@ import {
   cacheLayers,
   formatCacheConfig,
 } from './cache-config.js';
+import { storeImageSource } from '../store/store-image-source.js';
+import { storePlainHttpMemo } from '../store/store-plain-http-memo.js';
 import { writeCacheLayout } from './cache-layout.js';
 import type { CacheExportSpec, CacheMode } from './cache-spec.js';
 import type { CachedStep } from './step-cache.js';
@@ -44,11 +46,12 @@ export async function exportCache(
       spec.mounts ? await mounts : undefined,
     );
     if (spec.type === 'registry')
-      await pushImage(
-        spec.ref,
-        { manifest, open: (d) => opts.store.openBlob(d) },
-        { signal: opts.signal, insecure: opts.insecure, caFiles: opts.caFiles },
-      );
+      await pushImage(spec.ref, storeImageSource(opts.store, manifest), {
+        signal: opts.signal,
+        insecure: opts.insecure,
+        caFiles: opts.caFiles,
+        plainHttp: storePlainHttpMemo(opts.store),
+      });
     else await writeCacheLayout(opts.store, manifest, blobs, spec.dest);
   }
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex, type Descriptor } from '@kiln/oci';
 import type { Layer, LayerStore } from '@kiln/layer-store';
-import { fetchArtifact, parseReference, pullBlob, RegistryClient } from '@kiln/registry';
+import { fetchArtifact, parseReference, pullBlob, RegistryClient, type PlainHttpMemo } from '@kiln/registry';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_ANNOTATION, parseCacheConfig } from './cache-config.js';
 import type { CacheImportSpec } from './cache-spec.js';
 import { readCacheLayout } from './cache-layout.js';
@@ -36,6 +36,8 @@ export interface ImportCacheOptions {
   readonly insecure?: readonly string[];
   /** CA files trusted for HTTPS to registries besides the system's and certs.d (`--registry-ca`). */
   readonly caFiles?: readonly string[];
+  /** Registries known to speak plain HTTP (the store's memo). */
+  readonly plainHttp?: PlainHttpMemo;
   readonly signal: AbortSignal;
   /** Told about each source that cannot be read, and each blob that cannot be fetched. */
   readonly warn: (message: string) => void;
@@ -106,7 +108,11 @@ export async function importCache(
 /** A cache manifest (or an image with an inline cache) in a registry. */
 async function registrySource(ref: string, opts: ImportCacheOptions): Promise<CacheSource> {
   const remote = parseReference(ref);
-  const client = new RegistryClient(remote.registry, { insecure: opts.insecure, caFiles: opts.caFiles });
+  const client = new RegistryClient(remote.registry, {
+    insecure: opts.insecure,
+    caFiles: opts.caFiles,
+    plainHttp: opts.plainHttp,
+  });
   const artifact = await fetchArtifact(remote, { signal: opts.signal, client });
   const inline = artifact.manifest.annotations?.[INLINE_CACHE_ANNOTATION];
   const text =

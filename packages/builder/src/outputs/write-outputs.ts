@@ -12,6 +12,8 @@ import { BuilderError } from '../builder-error.js';
 import type { OutputSpec } from './output-spec.js';
 import { rootfsChanges } from './rootfs-changes.js';
 import { storeBlobOrigins } from '../store/store-blob-origins.js';
+import { storeImageSource } from '../store/store-image-source.js';
+import { storePlainHttpMemo } from '../store/store-plain-http-memo.js';
 
 /** What the outputs are made from: the stored image and the final stage's unpacked layers. */
 export interface OutputSources {
@@ -77,18 +79,15 @@ async function writeOutput(out: OutputSpec, src: OutputSources): Promise<void> {
           hint: 'give the image a name with -t REGISTRY/REPOSITORY:TAG',
         });
       for (const name of names) {
-        const digest = await pushImage(
-          name,
-          { manifest: image.manifestDescriptor, open: (d) => store.openBlob(d) },
-          {
-            signal: src.signal ?? new AbortController().signal,
-            insecure: src.insecureRegistries,
-            caFiles: src.registryCaFiles,
-            // As `kiln push`: blobs seen in another repository of the registry are mounted, and
-            // small ones never seen there are sent without asking first (see pushImage).
-            origins: storeBlobOrigins(store),
-          },
-        );
+        const digest = await pushImage(name, storeImageSource(store, image.manifestDescriptor), {
+          signal: src.signal ?? new AbortController().signal,
+          insecure: src.insecureRegistries,
+          caFiles: src.registryCaFiles,
+          // As `kiln push`: blobs seen in another repository of the registry are mounted, and
+          // small ones never seen there are sent without asking first (see pushImage).
+          origins: storeBlobOrigins(store),
+          plainHttp: storePlainHttpMemo(store),
+        });
         src.onPushed?.(name, digest);
       }
       return;
