@@ -6,7 +6,7 @@ import { loadRegistryTls, type RegistryTls } from './load-registry-tls.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authenticate.js';
 import { RegistryError } from './registry-error.js';
 import type { PlainHttpMemo } from './plain-http-memo.js';
-import { RegistryScheme } from './registry-scheme.js';
+import { RegistryRoute } from './registry-route.js';
 import { registryEndpoint, type RegistryEndpoint } from './registry-url.js';
 import { responseError } from './response-error.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, sendRequest, type HttpResponse } from './send-request.js';
@@ -75,8 +75,8 @@ export class RegistryClient {
   /** Token requests in flight per scope set, so concurrent requests share one. */
   private readonly pendingTokens = new Map<string, Promise<void>>();
   private readonly tls = new Map<string, Promise<RegistryTls>>();
-  /** Whether a loopback or `--insecure-registry` host is asked over plain HTTP. */
-  private readonly scheme: RegistryScheme;
+  /** Whether a loopback or `--insecure-registry` host is asked over plain HTTP, and where `localhost` is. */
+  private readonly route: RegistryRoute;
 
   constructor(
     readonly registry: string,
@@ -85,7 +85,7 @@ export class RegistryClient {
     this.endpoint = registryEndpoint(registry, options.insecure);
     this.base = new URL(this.endpoint.baseUrl);
     this.credentials = options.credentials ?? dockerConfigCredentials();
-    this.scheme = new RegistryScheme({
+    this.route = new RegistryRoute({
       registry,
       httpsBase: this.base,
       plainHttp: this.endpoint.plainHttp,
@@ -149,7 +149,7 @@ export class RegistryClient {
           : Buffer.isBuffer(req.body)
             ? req.body
             : await req.body();
-      if (own && url.protocol === 'https:' && (await this.scheme.current()) === 'http:') {
+      if (own && url.protocol === 'https:' && (await this.route.current()) === 'http:') {
         this.base = withScheme(this.base, 'http:');
         url = withScheme(url, 'http:');
       }
@@ -163,10 +163,12 @@ export class RegistryClient {
           signal: req.signal,
           idleTimeoutMs: this.options.idleTimeoutMs,
           tls: await this.tlsFor(url),
+          address: own ? this.route.address : undefined,
         });
       } catch (err) {
         if (body !== undefined && !Buffer.isBuffer(body)) body.destroy();
-        if (own && url.protocol === 'http:' && !req.signal.aborted && (await this.scheme.recheck(true))) {
+        if (own && errorCode(err) === 'ECONNREFUSED' && this.route.refused()) continue;
+        if (own && url.protocol === 'http:' && !req.signal.aborted && (await this.route.recheck(true))) {
           // A remembered plain-HTTP host that speaks TLS now.
           this.base = withScheme(this.base, 'https:');
           url = withScheme(url, 'https:');
@@ -175,12 +177,12 @@ export class RegistryClient {
         if (!(own && url.protocol === 'https:' && this.endpoint.plainHttp && isPlainHttpAnswer(err)))
           throw err;
         // A loopback or --insecure-registry host that speaks plain HTTP: use it from now on.
-        this.scheme.answeredPlain();
+        this.route.answeredPlain();
         this.base = withScheme(this.base, 'http:');
         url = withScheme(url, 'http:');
         continue;
       }
-      if (own && url.protocol === 'http:' && (await this.scheme.recheck(res.status === 400))) {
+      if (own && url.protocol === 'http:' && (await this.route.recheck(res.status === 400))) {
         res.body.destroy();
         this.base = withScheme(this.base, 'https:');
         url = withScheme(url, 'https:');
@@ -303,6 +305,11 @@ export class RegistryClient {
     }
     return tls;
   }
+}
+
+function errorCode(err: unknown): unknown {
+  const cause = err instanceof RegistryError ? err.cause : err;
+  return (cause as NodeJS.ErrnoException | undefined)?.code;
 }
 
 function withScheme(url: URL, scheme: 'http:' | 'https:'): URL {

@@ -39,11 +39,19 @@ async function eventually(condition: () => boolean): Promise<void> {
 async function serve(
   host: string,
   tls?: CertificateFiles,
-): Promise<{ port: number; seen: string[]; garbled: () => number; close: () => Promise<void> }> {
+): Promise<{
+  port: number;
+  seen: string[];
+  hosts: string[];
+  garbled: () => number;
+  close: () => Promise<void>;
+}> {
   const seen: string[] = [];
+  const hosts: string[] = [];
   let garbled = 0;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     seen.push(`${req.method} ${req.url}`);
+    hosts.push(req.headers.host ?? '');
     res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   };
   const server: Server = tls
@@ -58,6 +66,7 @@ async function serve(
   return {
     port: (server.address() as AddressInfo).port,
     seen,
+    hosts,
     garbled: () => garbled,
     close: () =>
       new Promise<void>((r) => {
@@ -236,5 +245,27 @@ describe('RegistryClient transport security', () => {
     expect(err.code).toBe('NETWORK');
     expect(err.message).toContain(`http://${host}/v2/`);
     expect(readFileSync(memoFile, 'utf8')).toBe(`${host}\n`);
+  });
+  it('connects to a localhost registry at the loopback address, 127.0.0.1 then ::1, naming localhost', async () => {
+    const v4 = await serve('127.0.0.1');
+    try {
+      await new RegistryClient(`localhost:${v4.port}`, { credentials }).ping(signal);
+      expect(v4.seen).toEqual(['GET /v2/']);
+      expect(v4.hosts).toEqual([`localhost:${v4.port}`]);
+    } finally {
+      await v4.close();
+    }
+    // Only ::1 listens: 127.0.0.1 refuses, and the same request goes to ::1.
+    const v6 = await serve('::1', cert);
+    try {
+      const client = new RegistryClient(`localhost:${v6.port}`, { credentials, caFiles: [ca.cert] });
+      await client.ping(signal);
+      await client.ping(signal);
+      expect(v6.seen).toEqual(['GET /v2/', 'GET /v2/']);
+      // Over TLS too: the certificate is checked against the name (it names localhost).
+      expect(v6.hosts).toEqual([`localhost:${v6.port}`, `localhost:${v6.port}`]);
+    } finally {
+      await v6.close();
+    }
   });
 });

@@ -29,6 +29,11 @@ export interface HttpRequest {
   readonly idleTimeoutMs?: number;
   /** What an `https:` request trusts (see `loadRegistryTls`); default: Node's bundled roots. */
   readonly tls?: RegistryTls;
+  /**
+   * An IP address to connect to instead of resolving the URL's host name; the request still names
+   * the host (`Host`, and the TLS server name the certificate is checked against).
+   */
+  readonly address?: string;
 }
 
 /** The default of {@link HttpRequest.idleTimeoutMs}: generous, as a registry may hash a large upload. */
@@ -57,7 +62,9 @@ export function sendRequest(req: HttpRequest): Promise<HttpResponse> {
       return;
     }
     const agent = req.tls && req.url.protocol === 'https:' ? tlsAgent(req.tls) : undefined;
-    const outgoing = send(req.url, { method: req.method, headers, signal: req.signal, agent }, (res) =>
+    const at = req.address === undefined ? {} : { hostname: req.address, servername: req.url.hostname };
+    if (req.address !== undefined) headers.host = req.url.host;
+    const outgoing = send(req.url, { method: req.method, headers, signal: req.signal, agent, ...at }, (res) =>
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
     );
     outgoing.on('error', fail);
