@@ -50,14 +50,15 @@ const lazyAssertForYargs = {
 
 /**
  * Node built-ins that load a tree of internal modules (node:https alone pulls in tls, net, http
- * and the HTTP parser; child_process pulls in dgram) which most commands never call: a cached
+ * and the HTTP parser; child_process pulls in dgram; tty pulls in net) which most commands never
+ * call: a cached
  * build runs no helper, opens no socket and starts no worker. Measured together ~5 ms of every
  * start. Each import gets a stand-in with one getter per export of the real
  * module (the names as this Node has them), loading the real module on the first read; esbuild
  * copies a CommonJS module's exports as getters too, so `import { spawn } from ...` stays lazy.
  * Code that reads an export at its top level loads the module there, as before.
  */
-const LAZY_BUILTIN = /^(node:)?(child_process|http|https|net|tls|worker_threads)$/;
+const LAZY_BUILTIN = /^(node:)?(child_process|http|https|net|tls|tty|worker_threads)$/;
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {
@@ -100,6 +101,24 @@ const noDefaultYargsVersion = {
         contents: text.replace(call, '$1// yargs.version(): see scripts/bundle-cli.mjs'),
         loader: 'js',
       };
+    });
+  },
+};
+
+/**
+ * yargs' platform shim reads `process.stdout.columns` when it loads, which makes process.stdout:
+ * a socket when stdout is a pipe (under CI runners and benchmark harnesses), ~1.5 ms of every
+ * start, for a width yargs uses only to wrap help text. The bundle reads it when yargs asks.
+ */
+const lazyYargsColumns = {
+  name: 'lazy-yargs-columns',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]yargs[/\\]lib[/\\]platform-shims[/\\]esm\.mjs$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const field =
+        /^( *)stdColumns: (typeof process\.stdout\.columns !== 'undefined' \? process\.stdout\.columns : null)$/m;
+      if (!field.test(text)) throw new Error(`${args.path}: no \`stdColumns\` field to make lazy`);
+      return { contents: text.replace(field, '$1get stdColumns() { return $2; }'), loader: 'js' };
     });
   },
 };
@@ -151,7 +170,7 @@ await build({
   // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
   // so that it resolves from dist/), and only when a zstd export needs it.
   external: ['@mongodb-js/zstd'],
-  plugins: [deferDefaultExport, lazyAssertForYargs, lazyBuiltins, noDefaultYargsVersion],
+  plugins: [deferDefaultExport, lazyAssertForYargs, lazyBuiltins, noDefaultYargsVersion, lazyYargsColumns],
   logLevel: 'warning',
 });
 // esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build-command.js';
@@ -14,6 +15,7 @@ import { pruneCommand } from './commands/prune-command.js';
 import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
 import type { CliIo } from './cli-io.js';
+import { processOutput } from './process-output.js';
 import { storeRoot } from './store-root.js';
 
 /**
@@ -54,13 +56,20 @@ async function main(): Promise<number> {
       controller.abort(new Error(`interrupted by ${sig}`));
     });
   }
+  // Neither stream is made unless a command asks for it (see processOutput).
+  const stdout = processOutput(1, () => process.stdout);
+  const stderr = processOutput(2, () => process.stderr);
   const io: CliIo = {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    stdoutStream: process.stdout,
-    stderrIsTty: process.stderr.isTTY === true,
+    stdout: (t) => stdout.write(t),
+    stderr: (t) => stderr.write(t),
+    get stdoutStream() {
+      return stdout.stream();
+    },
+    get stderrIsTty() {
+      return isatty(2);
+    },
     // A pseudo-terminal without a size reports 0 columns.
-    columns: () => process.stderr.columns || 80,
+    columns: () => stderr.stream().columns || 80,
     signal: controller.signal,
   };
   let cli = yargs(hideBin(process.argv))
@@ -98,12 +107,12 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
+      io.stderr(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
       return 2;
     }
     // Only a failed command pays for loading the Dockerfile parser (for the code frame).
     const { renderError } = await import('./render-error.js');
-    process.stderr.write(renderError(err, io.dockerfileForErrors, io.failedStep));
+    io.stderr(renderError(err, io.dockerfileForErrors, io.failedStep));
     return 1;
   }
 }

@@ -220,7 +220,8 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         {
           reporter: combineReporters(progress.reporter, ...(argv.explain ? [summary] : []), layerStepNoter()),
           signal: io.signal,
-          stdout: io.stdoutStream,
+          // Only an output to stdout takes the stream (see processOutput).
+          ...(outputs.some((o) => o.dest === '-') ? { stdout: io.stdoutStream } : {}),
           warn: (message) => io.stderr(`warning: ${message}\n`),
           onPushed: (ref, digest) => {
             if (!argv.quiet && argv.progress !== 'quiet') io.stderr(`pushed ${ref}@${digest}\n`);

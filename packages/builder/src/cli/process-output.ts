@@ -1,0 +1,39 @@
+import { writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+
+/** One of the process's output descriptors, written without a stream until one is asked for. */
+export interface ProcessOutput<S extends Writable> {
+  /** Writes `text`, in order with everything written before (through either way). */
+  write(text: string): void;
+  /** The stream (process.stdout or .stderr); from the first call on, `write` goes through it too. */
+  stream(): S;
+}
+
+/**
+ * An output descriptor of the process (stdout, stderr), written with `writeSync` while no code
+ * has asked for the stream. Why: Node makes process.stdout a socket when it is a pipe, as it is
+ * under every CI runner and benchmark harness, which loads the network stack and sets up a
+ * stream: ~1.5 ms of a command that prints one digest. A descriptor that cannot take a write
+ * at once (a non-blocking pipe that is full: EAGAIN) hands the rest to the stream, which waits.
+ */
+export function processOutput<S extends Writable>(fd: number, stream: () => S): ProcessOutput<S> {
+  let taken: S | undefined;
+  const take = (): S => (taken ??= stream());
+  return {
+    write(text) {
+      if (taken) {
+        taken.write(text);
+        return;
+      }
+      const bytes = Buffer.from(text);
+      let done = 0;
+      try {
+        while (done < bytes.length) done += writeSync(fd, bytes, done);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        take().write(bytes.subarray(done));
+      }
+    },
+    stream: take,
+  };
+}
