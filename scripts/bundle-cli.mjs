@@ -160,6 +160,11 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // A third less text to read, checksum and hand to V8 on every start (~1.5 ms); names are kept
+  // (identifiers are not minified), so stack traces still name functions. KILN_NO_BUNDLE=1 runs
+  // the unbundled dist/ when a readable trace is wanted.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // `import()` inside a vm.Script needs a loader callback; every dynamic import in the CLI is of
   // bundled code or of a CommonJS addon, so each becomes a `require` (still lazy).
   supported: { 'dynamic-import': false },
