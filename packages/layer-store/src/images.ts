@@ -3,7 +3,7 @@ import { LayerStoreError } from './layer-store-error.js';
 import { statBlob } from './open-blob.js';
 import { parseImageConfig } from './parse-image-config.js';
 import { parseManifest } from './parse-manifest.js';
-import { putJson } from './put-json.js';
+import { jsonBlob, putBytes } from './put-json.js';
 import { readJson } from './read-json.js';
 import type { StorePaths } from './store-paths.js';
 import type { Layer } from './write-layer.js';
@@ -24,34 +24,40 @@ export async function writeImage(
   config: ImageConfig,
   layers: readonly Layer[],
 ): Promise<Image> {
-  for (const layer of layers) {
-    const size = await statBlob(paths, layer.descriptor.digest);
-    if (size === undefined) {
-      throw new LayerStoreError('BLOB_NOT_FOUND', `layer ${layer.descriptor.digest} is not in the store`);
-    }
-    if (size !== layer.descriptor.size) {
-      throw new LayerStoreError(
-        'BLOB_SIZE_MISMATCH',
-        `layer ${layer.descriptor.digest} has ${size} bytes on disk`,
-      );
-    }
-  }
+  await Promise.all(
+    layers.map(async (layer) => {
+      const size = await statBlob(paths, layer.descriptor.digest);
+      if (size === undefined) {
+        throw new LayerStoreError('BLOB_NOT_FOUND', `layer ${layer.descriptor.digest} is not in the store`);
+      }
+      if (size !== layer.descriptor.size) {
+        throw new LayerStoreError(
+          'BLOB_SIZE_MISMATCH',
+          `layer ${layer.descriptor.digest} has ${size} bytes on disk`,
+        );
+      }
+    }),
+  );
   const fullConfig: ImageConfig = {
     ...config,
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
   };
-  const configDescriptor = await putJson(paths, fullConfig, MediaType.ImageConfig);
+  const configBlob = jsonBlob(fullConfig, MediaType.ImageConfig);
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ImageManifest,
-    config: configDescriptor,
+    config: configBlob.descriptor,
     layers: layers.map((l) => ({
       mediaType: l.descriptor.mediaType,
       digest: l.descriptor.digest,
       size: l.descriptor.size,
     })),
   };
-  const manifestDescriptor = await putJson(paths, manifest, MediaType.ImageManifest);
+  const manifestBlob = jsonBlob(manifest, MediaType.ImageManifest);
+  // Both at once: nothing names the manifest until a tag does, after both are stored, so a
+  // manifest stored before its config is never reachable on its own.
+  await Promise.all([putBytes(paths, configBlob.bytes), putBytes(paths, manifestBlob.bytes)]);
+  const manifestDescriptor = manifestBlob.descriptor;
   return { manifest, manifestDescriptor, config: fullConfig };
 }
 

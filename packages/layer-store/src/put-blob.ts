@@ -31,6 +31,7 @@ export async function putBlob(
       callback(null, chunk);
     },
   });
+  let renamed = false;
   try {
     await pipeline(content, tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }));
     const digest = `sha256:${hash.digest('hex')}` as Digest;
@@ -39,9 +40,11 @@ export async function putBlob(
     }
     await fsyncPath(tmp);
     await rename(tmp, blobPath(paths, digest));
+    renamed = true;
     await fsyncPath(paths.blobs);
     return { digest, size };
   } finally {
-    await rm(tmp, { force: true });
+    // After the rename there is nothing left to remove: skip the extra file-system round trip.
+    if (!renamed) await rm(tmp, { force: true });
   }
 }
