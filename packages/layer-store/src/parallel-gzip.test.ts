@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
-import { GZIP_BLOCK_BYTES, parallelGzip } from './parallel-gzip.js';
+import { GZIP_BLOCK_BYTES, gzipOneBlock, parallelGzip } from './parallel-gzip.js';
 
 // How each 1 MiB block is compressed depends only on its bytes: stored when a sample does not
 // compress, run-length only when it compresses a little, full deflate otherwise.
@@ -55,4 +55,20 @@ test('each block is stored, run-length coded or deflated, as its sample says', a
 test('the same input gives the same bytes', async () => {
   const input = Buffer.concat([tarOfRandomFiles(MiB + 777), text(2 * MiB)]);
   expect(Buffer.concat(await members(input)).equals(Buffer.concat(await members(input)))).toBe(true);
+});
+
+test('gzipOneBlock makes the member parallelGzip makes of one block, on the calling thread', async () => {
+  for (const input of [
+    Buffer.alloc(0),
+    text(3000),
+    randomBytes(5000),
+    tarOfRandomFiles(40_000),
+    Buffer.concat([randomBytes(MiB - 1000), Buffer.alloc(1000)]),
+  ]) {
+    const [member, ...more] = await members(input);
+    expect(more).toEqual([]);
+    expect(gzipOneBlock(input, 6).equals(member as Buffer)).toBe(true);
+  }
+  // Not one block: parallelGzip would make two members.
+  expect(() => gzipOneBlock(Buffer.alloc(MiB + 1), 6)).toThrow(RangeError);
 });

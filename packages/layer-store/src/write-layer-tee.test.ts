@@ -58,6 +58,11 @@ function sample(): FsChange[] {
   ];
 }
 
+/** The sample without its big file: a tar of a few KiB, made in memory (writeSmallLayer). */
+function smallSample(): FsChange[] {
+  return sample().filter((c) => c.kind === 'delete' || c.header.path !== 'big.bin');
+}
+
 async function* changes(list: readonly FsChange[]): AsyncGenerator<FsChange> {
   yield* list;
 }
@@ -126,6 +131,35 @@ test('the tee gets exactly the tar whose sha256 is the diffId, the blob gunzippe
   expect(entries.get('etc/hosts')?.toString()).toBe('localhost\n');
 });
 
+test('a small layer, made in memory, has the bytes the streaming path makes of it', async () => {
+  const small = collector();
+  const layer = await store.writeLayer(changes(smallSample()), { tee: small.tee });
+  // A teeHas keeps writeLayer on its streaming path (it may make the tee a tar of its own); one
+  // that has nothing leaves the tee the layer's own tar.
+  const streamed = collector();
+  await rm(root, { recursive: true, force: true });
+  store = await LayerStore.open(root);
+  const viaStream = await store.writeLayer(changes(smallSample()), {
+    tee: streamed.tee,
+    teeHas: async () => new Set(),
+  });
+  expect(layer).toEqual(viaStream);
+  expect(small.bytes().equals(streamed.bytes())).toBe(true);
+  expect(sha256(small.bytes())).toBe(layer.diffId);
+  expect(small.bytes().equals(await storedTar(layer))).toBe(true);
+  expect([...(await tarEntries(small.bytes())).keys()].sort()).toEqual([
+    '.wh.gone',
+    'bin/tool',
+    'empty',
+    'etc/',
+    'etc/hosts',
+  ]);
+  expect(await storeContents()).toEqual({
+    blobs: [layer.descriptor.digest.slice('sha256:'.length)],
+    tmp: [],
+  });
+});
+
 test('the comparison above can fail: a tee missing one byte has another digest', async () => {
   const c = collector();
   const layer = await store.writeLayer(changes(sample()), { tee: c.tee });
@@ -181,7 +215,10 @@ test('a tee that fails after reading everything fails writeLayer and leaves no t
 // A tee that fails must fail writeLayer without hanging and leave no temp file. A blob may remain
 // when the tar was complete before the tee failed: it is whole (checked) and unreferenced, so
 // GC removes it, as any blob a failed build stored.
-describe('a failing tee fails writeLayer, leaves no temp file and no partial blob', () => {
+describe.each([
+  ['streamed', sample],
+  ['small, made in memory', smallSample],
+])('a failing tee fails writeLayer (%s), leaves no temp file and no partial blob', (_kind, sample) => {
   const failures: Array<[string, (stream: Readable) => Promise<void>]> = [
     [
       'stops reading after the first chunk',

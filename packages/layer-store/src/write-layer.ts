@@ -8,6 +8,7 @@ import { parallelGzip } from './parallel-gzip.js';
 import { readAhead, type ReadyEntry } from './read-ahead.js';
 import { putBlob } from './put-blob.js';
 import { tarChunks } from './tar-chunks.js';
+import { SMALL_TAR_BYTES, tarBytesAtMost, writeSmallLayer } from './write-small-layer.js';
 import type { StorePaths } from './store-paths.js';
 import type { LayerEntry } from './layer-entry.js';
 
@@ -59,7 +60,9 @@ const READ_AHEAD = { maxFileBytes: 256 * 1024, windowBytes: 16 * 1024 * 1024, pa
 /**
  * Turns a changeset into a stored layer in one streaming pass: sorted, deterministic tar →
  * sha256 (diffID) → gzip on every core (parallelGzip) → blob (digest, size). Only headers are held in memory; each file's
- * content is streamed from its `open()`. The same changes give a byte-identical blob.
+ * content is streamed from its `open()`. The same changes give a byte-identical blob. A small
+ * layer (a tar of at most SMALL_TAR_BYTES) is made in memory instead (writeSmallLayer), with
+ * the same bytes.
  */
 export async function writeLayer(
   paths: StorePaths,
@@ -67,6 +70,9 @@ export async function writeLayer(
   opts: WriteLayerOptions = {},
 ): Promise<Layer> {
   const entries = await collectLayerEntries(changes, opts.sourceDateEpoch);
+  // A tee with its own tar (teeHas) keeps the streaming path, which knows how to make two.
+  if (!opts.teeHas && tarBytesAtMost(entries, SMALL_TAR_BYTES) !== undefined)
+    return writeSmallLayer(paths, entries, { ...opts, gzipLevel: GZIP_LEVEL, readAhead: READ_AHEAD });
   const teeHas = opts.tee && opts.teeHas ? opts.teeHas(layerFiles(entries)) : undefined;
   const diffHash = createHash('sha256');
   const teeOut = opts.tee ? new PassThrough({ highWaterMark: 4 * CHUNK_BYTES }) : undefined;
