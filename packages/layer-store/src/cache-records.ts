@@ -1,4 +1,4 @@
-import { readFile, utimes } from 'node:fs/promises';
+import { readFileSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
@@ -14,11 +14,14 @@ function recordPath(paths: StorePaths, key: string): string {
   return join(paths.cache, `${key}.json`);
 }
 
-/** The record stored under `key`, or undefined. INVALID_DOCUMENT if the record is not JSON. */
+/**
+ * The record stored under `key`, or undefined. INVALID_DOCUMENT if the record is not JSON. One
+ * synchronous read, as the store's other small files (see writeFileAtomic).
+ */
 export async function getCacheRecord(paths: StorePaths, key: string): Promise<unknown> {
   let text: Buffer;
   try {
-    text = await readFile(recordPath(paths, key));
+    text = readFileSync(recordPath(paths, key));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -49,7 +52,9 @@ export async function putCacheRecord(paths: StorePaths, key: string, record: unk
  */
 export async function touchCacheRecord(paths: StorePaths, key: string): Promise<void> {
   const now = new Date();
-  await utimes(recordPath(paths, key), now, now).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  try {
+    utimesSync(recordPath(paths, key), now, now);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { canonicalJson, MediaType, type Index } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
 import { parseIndex } from './parse-index.js';
@@ -11,11 +11,14 @@ export function emptyIndex(): Index {
   return { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [] };
 }
 
-/** Reads the store's `index.json` (an empty index if absent); INVALID_DOCUMENT if malformed. */
+/**
+ * Reads the store's `index.json` (an empty index if absent); INVALID_DOCUMENT if malformed.
+ * One synchronous read, as the store's other small files (see writeFileAtomic).
+ */
 export async function readIndexFile(paths: StorePaths): Promise<Index> {
   let text: string;
   try {
-    text = await readFile(paths.index, 'utf8');
+    text = readFileSync(paths.index, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
     throw err;

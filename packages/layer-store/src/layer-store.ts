@@ -6,7 +6,7 @@ import {
   type ArchiveImage,
   type WriteImageArchiveOptions,
 } from './write-image-archive.js';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { canonicalJson, type Descriptor, type Digest, type FsChange, type ImageConfig } from '@kiln/oci';
@@ -47,10 +47,11 @@ export class LayerStore {
   static async open(root: string): Promise<LayerStore> {
     const store = new LayerStore(resolve(root));
     const p = store.paths;
-    for (const dir of [p.blobs, p.tmp, p.cache]) await mkdir(dir, { recursive: true });
-    await removeStaleTempFiles(p.tmp);
+    // Synchronous calls (microseconds each; see writeFileAtomic): every command opens the store.
+    for (const dir of [p.blobs, p.tmp, p.cache]) mkdirSync(dir, { recursive: true });
+    removeStaleTempFiles(p.tmp);
     await writeFileAtomic(p.tmp, p.version, STORE_VERSION, { exclusive: true });
-    const version = (await readFile(p.version, 'utf8')).trim();
+    const version = readFileSync(p.version, 'utf8').trim();
     if (version !== STORE_VERSION) {
       throw new LayerStoreError('UNSUPPORTED_STORE_VERSION', `store ${root} has version ${version}`);
     }

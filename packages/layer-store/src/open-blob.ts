@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import ssri from 'ssri';
 import type { Digest } from '@kiln/oci';
@@ -10,7 +9,8 @@ import { blobPath, type StorePaths } from './store-paths.js';
 /** The size of a stored blob, or undefined if it is absent. */
 export async function statBlob(paths: StorePaths, digest: Digest): Promise<number | undefined> {
   try {
-    return (await stat(blobPath(paths, digest))).size;
+    // Synchronous: a stat costs microseconds, a thread-pool round trip ~0.1 ms.
+    return statSync(blobPath(paths, digest)).size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive, tempNamePid } from './temp-name.js';
 
@@ -8,19 +8,20 @@ const FOREIGN_TEMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
  * Removes temp files and scratch directories in `tmpDir` that no live writer owns: those named
  * by a pid that no longer exists, and unrecognised names older than a day. Live writers' files
  * (another process using the same store) are left alone. Returns the names removed.
+ * Synchronous: it runs on every store open, and the directory is nearly always empty.
  */
-export async function removeStaleTempFiles(tmpDir: string): Promise<string[]> {
+export function removeStaleTempFiles(tmpDir: string): string[] {
   const removed: string[] = [];
-  for (const name of await readdir(tmpDir)) {
+  for (const name of readdirSync(tmpDir)) {
     const path = join(tmpDir, name);
     const pid = tempNamePid(name);
     let stale = pid !== undefined && pid !== process.pid && !isProcessAlive(pid);
     if (pid === undefined) {
-      const st = await stat(path).catch(() => undefined);
+      const st = statSync(path, { throwIfNoEntry: false });
       stale = st !== undefined && Date.now() - st.mtimeMs > FOREIGN_TEMP_MAX_AGE_MS;
     }
     if (stale) {
-      await rm(path, { recursive: true, force: true });
+      rmSync(path, { recursive: true, force: true });
       removed.push(name);
     }
   }

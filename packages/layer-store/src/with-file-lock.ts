@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { link, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,12 +30,14 @@ export async function withFileLock<T>(
   const { timeoutMs = 30_000, staleMs = 60_000 } = opts;
   const content = `${process.pid}\n${hostname()}\n${randomBytes(8).toString('hex')}\n`;
   const tmp = join(opts.tmpDir, tempName());
-  await writeFile(tmp, content);
+  // Synchronous where nothing is waited for: these calls cost microseconds each, a thread-pool
+  // round trip ~0.1 ms, and a tag takes the lock on every build.
+  writeFileSync(tmp, content);
   const deadline = Date.now() + timeoutMs;
   try {
     for (let attempt = 0; ; attempt++) {
       try {
-        await link(tmp, lockPath);
+        linkSync(tmp, lockPath);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -50,7 +53,7 @@ export async function withFileLock<T>(
       await sleep(Math.min(100, 2 + attempt * 2) + Math.random() * 10);
     }
   } finally {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
   try {
     return await fn();
@@ -60,8 +63,13 @@ export async function withFileLock<T>(
 }
 
 async function releaseLock(lockPath: string, content: string): Promise<void> {
-  const current = await readFile(lockPath, 'utf8').catch(() => undefined);
-  if (current === content) await rm(lockPath, { force: true });
+  let current: string | undefined;
+  try {
+    current = readFileSync(lockPath, 'utf8');
+  } catch {
+    // Gone or unreadable: not ours to remove.
+  }
+  if (current === content) rmSync(lockPath, { force: true });
 }
 
 async function takeOverIfStale(lockPath: string, tmpDir: string, staleMs: number): Promise<void> {

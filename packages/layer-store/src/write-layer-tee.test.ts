@@ -60,7 +60,7 @@ function sample(): FsChange[] {
 
 /** The sample without its big file: a tar of a few KiB, made in memory (writeSmallLayer). */
 function smallSample(): FsChange[] {
-  return sample().filter((c) => c.kind === 'delete' || c.header.path !== 'big.bin');
+  return sample().filter((c) => c.kind !== 'upsert' || c.header.path !== 'big.bin');
 }
 
 async function* changes(list: readonly FsChange[]): AsyncGenerator<FsChange> {
