@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -101,9 +101,12 @@ export async function build(
   const contextDir = resolve(options.contextDir);
   const dockerfilePath = resolve(options.dockerfile ?? join(contextDir, 'Dockerfile'));
   const tags = (options.tags ?? []).map((t) => formatImageName(parseImageName(t)));
-  const text = await readFile(dockerfilePath, 'utf8').catch((cause: unknown) => {
+  let text: string;
+  try {
+    text = readFileSync(dockerfilePath, 'utf8');
+  } catch (cause) {
     throw new BuilderError('INVALID_INSTRUCTION', `cannot read Dockerfile ${dockerfilePath}`, { cause });
-  });
+  }
   const df = parseDockerfile(text, { file: basename(dockerfilePath) });
   const buildArgs = options.buildArgs ?? new Map<string, string>();
   const graph = plan(df, { buildArgs, target: options.target });

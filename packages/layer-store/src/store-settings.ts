@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { canonicalJson } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
 import type { StorePaths } from './store-paths.js';
@@ -19,10 +19,13 @@ const MAX_SETTINGS_BYTES = 64 * 1024;
 
 /** The store's settings; an absent file means none. INVALID_DOCUMENT when the file is malformed. */
 export async function readStoreSettings(paths: StorePaths): Promise<StoreSettings> {
-  const text = await readFile(paths.settings, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '{}';
-    throw err;
-  });
+  // Synchronous, as the store's other small files (see writeFileAtomic).
+  let text = '{}';
+  try {
+    text = readFileSync(paths.settings, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
   if (text.length > MAX_SETTINGS_BYTES) throw invalid('it is too large');
   let doc: unknown;
   try {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -66,7 +66,8 @@ export class StatCache {
     const file = join(root, 'kiln', FILE_NAME);
     let stored = Buffer.alloc(0);
     try {
-      const data = await readFile(file);
+      // One synchronous read: the build waits for it, and a thread-pool read is four round trips.
+      const data = readFileSync(file);
       if (data.length <= MAX_FILE_BYTES) stored = data;
     } catch {
       // Absent or unreadable: start empty.
@@ -101,11 +102,11 @@ export class StatCache {
   /** Writes the cache atomically (temp file, then rename) if anything was added. */
   async save(): Promise<void> {
     if (!this.changed) return;
-    await mkdir(dirname(this.file), { recursive: true });
+    mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, this.serialize());
-    await rename(tmp, this.file);
-    await rm(join(dirname(this.file), OLD_FILE_NAME), { force: true });
+    writeFileSync(tmp, this.serialize());
+    renameSync(tmp, this.file);
+    rmSync(join(dirname(this.file), OLD_FILE_NAME), { force: true });
     this.changed = false;
   }
 

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ignoreModule from '@balena/dockerignore';
 
@@ -23,8 +23,7 @@ export interface ContextFilter {
  */
 export async function loadContextFilter(contextDir: string, dockerfilePath: string): Promise<ContextFilter> {
   const text =
-    (await readFile(`${dockerfilePath}.dockerignore`, 'utf8').catch(() => undefined)) ??
-    (await readFile(join(contextDir, '.dockerignore'), 'utf8').catch(() => undefined));
+    readIfThere(`${dockerfilePath}.dockerignore`) ?? readIfThere(join(contextDir, '.dockerignore'));
   if (text === undefined) return { excludes: () => false, hasExceptions: false, id: 'none' };
   const patterns = text
     .split(/\r?\n/)
@@ -45,4 +44,13 @@ export async function loadContextFilter(contextDir: string, dockerfilePath: stri
 export function patternMatcher(patterns: readonly string[]): (path: string) => boolean {
   const matcher = ignore({ ignorecase: false }).add([...patterns]);
   return (path) => path !== '' && matcher.ignores(path);
+}
+
+/** A small file's text, or undefined when it cannot be read (synchronous: the build waits for it). */
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
