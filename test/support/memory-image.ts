@@ -8,11 +8,15 @@ export interface MemoryImage {
   readonly blobs: Map<Digest, Buffer>;
 }
 
-/** A one-platform image whose layers are the given bytes (OCI, or Docker v2s2 media types). */
+/**
+ * A one-platform image whose layers are the given bytes (OCI, or Docker v2s2 media types). With
+ * `whole`, its source can also `read` a blob whole, as the local store's can.
+ */
 export function memoryImage(opts: {
   layers: Buffer[];
   architecture?: string;
   docker?: boolean;
+  whole?: boolean;
 }): MemoryImage {
   const blobs = new Map<Digest, Buffer>();
   const add = (bytes: Buffer, mediaType: string): Descriptor => {
@@ -50,6 +54,16 @@ export function memoryImage(opts: {
         for (let i = 0; i < b.length; i += 64 * 1024) parts.push(b.subarray(i, i + 64 * 1024));
         return Readable.from(parts);
       },
+      ...(opts.whole
+        ? {
+            read: async (d: Digest, maxBytes: number) => {
+              const b = blobs.get(d);
+              if (!b) throw new Error(`no blob ${d}`);
+              if (b.length > maxBytes) throw new Error(`blob ${d} is larger than ${maxBytes} bytes`);
+              return b;
+            },
+          }
+        : {}),
     },
   };
 }

@@ -31,6 +31,8 @@ export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
 
 export const DEFAULT_MONOLITHIC_MAX_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
+/** Blobs up to this size are uploaded from memory when the source can read them whole. */
+const BUFFERED_UPLOAD_MAX_BYTES = 1024 * 1024;
 
 /**
  * Puts one blob into `repository` unless it is there already (`HEAD` first, unless `headFirst`
@@ -39,8 +41,9 @@ export const DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024;
  * opened is cancelled). Otherwise small blobs go as `POST` + one `PUT ?digest=` with the content,
  * restarted from a fresh stream on a transient failure; large ones as chunked `PATCH`es that
  * resume where the registry stopped (see `uploadChunked`). Streams from `source`, never holding a
- * blob in memory. Without the `HEAD`, a mount of a blob the repository had already reports
- * `mounted`, and an upload of one reports `uploaded` (the registry keeps one copy either way).
+ * blob in memory but one of at most 1 MiB that the source can `read` whole. Without the `HEAD`, a
+ * mount of a blob the repository had already reports `mounted`, and an upload of one reports
+ * `uploaded` (the registry keeps one copy either way).
  */
 export async function pushBlob(
   client: RegistryClient,
@@ -83,6 +86,12 @@ export async function pushBlob(
     }
     return 'uploaded';
   }
+  // A small blob is read whole (verified) once and sent from memory on every attempt: a stream
+  // with its verifier costs more than the bytes for a config or a one-file layer.
+  const bytes =
+    source.read && blob.size <= BUFFERED_UPLOAD_MAX_BYTES
+      ? await source.read(blob.digest, blob.size)
+      : undefined;
   await withRetry(
     async (attempt) => {
       if (attempt > 1) started = await startUpload(up);
@@ -93,7 +102,7 @@ export async function pushBlob(
         method: 'PUT',
         target: location,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-        body: () => source.open(blob.digest),
+        body: bytes ?? (() => source.open(blob.digest)),
         scopes: up.scopes,
         expect: [201],
         what: up.what('upload'),

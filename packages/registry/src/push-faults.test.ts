@@ -92,9 +92,11 @@ describeRegistry('pushes through injected faults (real registry behind a fault p
     let manifestsChecked = 0;
     for (; pushes < MAX_PUSHES && (await proxy.stats()).total < MIN_FAULTS; pushes++) {
       // A chunked layer (3 chunks), a monolithic one, and a layer every image shares (HEAD
-      // finds it, or a mount brings it from another repository).
+      // finds it, or a mount brings it from another repository). Every other push from a source
+      // that reads small blobs whole: their uploads are sent from memory, retries included.
       const { source } = memoryImage({
         layers: [randomBytes(600 * KiB + pushes), randomBytes(20 * KiB), shared],
+        whole: pushes % 2 === 0,
       });
       const ref = `${proxy.host}/faults/app${pushes % 3}:${pushes}`;
       try {

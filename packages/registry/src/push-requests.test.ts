@@ -83,6 +83,27 @@ describeRegistry('which requests a push sends (real registry)', () => {
     expect(again.requests).toEqual(['HEAD 200', 'HEAD 200', 'HEAD 200']);
   });
 
+  it('reads blobs of at most 1 MiB whole when the source can, and streams the rest', async () => {
+    const image = memoryImage({ layers: [randomBytes(2000), randomBytes(1024 * KiB + 1)], whole: true });
+    const opened: Digest[] = [];
+    const read: Digest[] = [];
+    const { source } = image;
+    const counting: MemoryImage = {
+      ...image,
+      source: {
+        manifest: source.manifest,
+        open: (d) => (opened.push(d), source.open(d)),
+        read: (d, max) => (read.push(d), (source.read as NonNullable<typeof source.read>)(d, max)),
+      },
+    };
+    await push(counting, 'whole/app');
+    // The manifest, the config and the small layer read whole; only the big layer streamed.
+    const big = [...image.blobs].filter(([, b]) => b.length > 1024 * KiB).map(([d]) => d);
+    expect(new Set(read)).toEqual(new Set([...image.blobs.keys()].filter((d) => !big.includes(d))));
+    expect(opened).toEqual(big);
+    expect(big).toHaveLength(1);
+  });
+
   it('asks about every blob without origins, or with unseenUploadMaxBytes 0', async () => {
     const image = memoryImage({ layers: [randomBytes(500)] });
     const bare = await push(image, 'asked/bare');
