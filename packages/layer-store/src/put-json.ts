@@ -1,16 +1,6 @@
-import { canonicalJson, sha256Digest, type Descriptor, type Digest } from '@kiln/oci';
-import { blobPath, type StorePaths } from './store-paths.js';
-import { writeFileAtomic } from './write-file-atomic.js';
-
-/**
- * Stores a small blob held in memory (a document, a small layer): one write, fsync and rename,
- * then the blob directory fsynced (writeFileAtomic), without a stream. Idempotent.
- */
-export async function putBytes(paths: StorePaths, bytes: Buffer): Promise<{ digest: Digest; size: number }> {
-  const digest = sha256Digest(bytes);
-  await writeFileAtomic(paths.tmp, blobPath(paths, digest), bytes);
-  return { digest, size: bytes.length };
-}
+import { canonicalJson, sha256Digest, type Descriptor } from '@kiln/oci';
+import { putBytes } from './put-bytes.js';
+import type { StorePaths } from './store-paths.js';
 
 /** A document as the store keeps it: canonical JSON (sorted keys), and its descriptor. */
 export function jsonBlob(doc: unknown, mediaType: string): { bytes: Buffer; descriptor: Descriptor } {

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { MediaType, type Digest } from '@kiln/oci';
 import type { LayerEntry } from './layer-entry.js';
 import { gzipOneBlock } from './parallel-gzip.js';
-import { putBytes } from './put-json.js';
+import { putBytes } from './put-bytes.js';
 import { readAhead, type ReadAheadOptions } from './read-ahead.js';
 import type { StorePaths } from './store-paths.js';
 import { tarChunks } from './tar-chunks.js';

@@ -18,12 +18,12 @@ export interface RegistryRouteOptions {
 /**
  * How requests reach one registry's own origin: the scheme, and for `localhost` the address.
  *
- * The scheme is HTTPS, except for a host that may speak
- * plain HTTP and does. Learned before the first request by a bare handshake shared by concurrent
- * requests (speaksTls), or taken from the memo without one. An answer from the memo is checked
- * by the first request that goes over it: a network failure or a 400 (what a TLS server says to
- * plain HTTP) probes again, and a host that speaks TLS now is forgotten and asked over HTTPS
- * (`recheck`); any other answer confirms it. Failures to write the memo are ignored: it is a hint.
+ * The scheme is HTTPS, except for a host that may speak plain HTTP and does. Learned before the
+ * first request by a bare handshake shared by concurrent requests (speaksTls), or taken from the
+ * memo without one. An answer from the memo is checked by the first request that goes over it: a
+ * network failure or a 400 (what a TLS server says to plain HTTP) probes again, and a host that
+ * speaks TLS now is forgotten and asked over HTTPS (`recheck`); any other answer confirms it.
+ * Failures to write the memo are ignored: it is a hint.
  */
 export class RegistryRoute {
   private answer?: Promise<Scheme>;
