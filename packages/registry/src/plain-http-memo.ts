@@ -45,6 +45,7 @@ export function filePlainHttpMemo(file: string): PlainHttpMemo {
       await appendFile(file, `${registry}\n`);
     },
     async forget(registry) {
+      // Read the file again: another process may have added hosts since this memo read it.
       known = undefined;
       const rest = [...read()].filter((r) => r !== registry);
       known = new Set(rest);
