@@ -87,7 +87,8 @@ const lazyBuiltins = {
  * yargs' factory turns on `--version` for every instance, guessing the version by walking up from
  * the working directory (one directory listing per level) for a package.json; where it finds
  * none it throws an AssertionError, loading node:assert, and catches it: ~2 ms of every start.
- * The kiln CLI turns `--version` off again (main.ts), so the bundle leaves the default out.
+ * The kiln CLI gives yargs its version as a string (main.ts, kiln-version.ts), so the bundle leaves
+ * the default out.
  */
 const noDefaultYargsVersion = {
   name: 'no-default-yargs-version',
@@ -170,7 +171,13 @@ await build({
   supported: { 'dynamic-import': false },
   // The bundle's own URL where the sources ask for theirs (yargs, the runner's helper lookup).
   // `use strict` first: the sources are ES modules, strict by definition.
-  define: { 'import.meta.url': '__kilnBundleUrl' },
+  // kiln's version as a constant (src/cli/kiln-version.ts), so no start reads package.json for it.
+  define: {
+    'import.meta.url': '__kilnBundleUrl',
+    KILN_BUNDLE_VERSION: JSON.stringify(
+      JSON.parse(await readFile(join(builder, 'package.json'), 'utf8')).version,
+    ),
+  },
   banner: { js: "'use strict';\nvar __kilnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
   // so that it resolves from dist/), and only when a zstd export needs it.

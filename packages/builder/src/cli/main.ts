@@ -15,6 +15,7 @@ import { pruneCommand } from './commands/prune-command.js';
 import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
 import type { CliIo } from './cli-io.js';
+import { kilnVersion } from './kiln-version.js';
 import { processOutput } from './process-output.js';
 import { storeRoot } from './store-root.js';
 
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     await cli
       .demandCommand(1)
       .strict()
-      .version(false)
+      .version(kilnVersion())
       .help()
       .fail((msg: string | undefined, err: Error | undefined) => {
         throw err ?? new UsageError(msg ?? 'invalid usage');
