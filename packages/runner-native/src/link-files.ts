@@ -11,10 +11,14 @@ import { RunnerError } from './runner-error.js';
  */
 export async function linkFiles(from: string, to: string, files: readonly LayerFile[]): Promise<boolean[]> {
   if (files.length === 0) return [];
-  const records = files.map(
-    (f) => `${f.path}\0${(f.mode & 0o7777).toString(8)}\0${f.uid}\0${f.gid}\0${f.size}\0${f.mtime}\0`,
+  // One buffer made before the await: an array of the records would stay alive until the helper
+  // answers, each record a tree of a dozen concatenated strings (~0.4 KB per file).
+  const input = Buffer.from(
+    files
+      .map((f) => `${f.path}\0${(f.mode & 0o7777).toString(8)}\0${f.uid}\0${f.gid}\0${f.size}\0${f.mtime}\0`)
+      .join(''),
   );
-  const out = await runHelper(['link-files', '--from', from, '--to', to], Buffer.from(records.join('')));
+  const out = await runHelper(['link-files', '--from', from, '--to', to], input);
   if (out.length !== files.length)
     throw new RunnerError(
       'HELPER_FAILED',
