@@ -107,6 +107,28 @@ const noDefaultYargsVersion = {
 };
 
 /**
+ * yargs checks the arguments of each call to its own API (`.option(key, opt)`, `.command(...)`)
+ * against a signature string it parses on every call (`argsert`), and on a mismatch only prints
+ * a warning: it never throws. kiln's calls are fixed and typed; a build's start makes ~70 of them
+ * (~2 ms). The bundle's argsert does nothing; the unbundled dist/ (KILN_NO_BUNDLE=1) keeps the check.
+ */
+const noYargsArgsert = {
+  name: 'no-yargs-argsert',
+  setup(b) {
+    b.onLoad({ filter: /[/\\]yargs[/\\]build[/\\]lib[/\\]argsert\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      // A yargs whose argsert no longer ends in a warning (it might throw now): fail the build.
+      if (
+        !/^export function argsert\(/m.test(text) ||
+        !/catch \(err\) \{\s*console\.warn\(err\.stack\);\s*\}/.test(text)
+      )
+        throw new Error(`${args.path}: not the warn-only argsert this plugin replaces`);
+      return { contents: 'export function argsert() {}\n', loader: 'js' };
+    });
+  },
+};
+
+/**
  * yargs' platform shim reads `process.stdout.columns` when it loads, which makes process.stdout:
  * a socket when stdout is a pipe (under CI runners and benchmark harnesses), ~1.5 ms of every
  * start, for a width yargs uses only to wrap help text. The bundle reads it when yargs asks.
@@ -182,7 +204,14 @@ await build({
   // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
   // so that it resolves from dist/), and only when a zstd export needs it.
   external: ['@mongodb-js/zstd'],
-  plugins: [deferDefaultExport, lazyAssertForYargs, lazyBuiltins, noDefaultYargsVersion, lazyYargsColumns],
+  plugins: [
+    deferDefaultExport,
+    lazyAssertForYargs,
+    lazyBuiltins,
+    noDefaultYargsVersion,
+    lazyYargsColumns,
+    noYargsArgsert,
+  ],
   logLevel: 'warning',
 });
 // esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,
