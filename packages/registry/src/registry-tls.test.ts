@@ -76,6 +76,20 @@ async function serve(
   };
 }
 
+/** Runs `fn` with a {@link serve} server on `address` and its `host:port`, then closes the server. */
+async function withServer(
+  address: string,
+  tls: CertificateFiles | undefined,
+  fn: (server: Awaited<ReturnType<typeof serve>>, host: string) => Promise<void>,
+): Promise<void> {
+  const server = await serve(address, tls);
+  try {
+    await fn(server, `${address}:${server.port}`);
+  } finally {
+    await server.close();
+  }
+}
+
 describe('RegistryClient transport security', () => {
   let dir: string;
   let ca: CertificateFiles;
@@ -88,23 +102,18 @@ describe('RegistryClient transport security', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('tries HTTPS first and falls back to plain HTTP for a loopback registry that speaks it', async () => {
-    const server = await serve('127.0.0.1');
-    try {
+    await withServer('127.0.0.1', undefined, async (server) => {
       const client = new RegistryClient(`127.0.0.1:${server.port}`, { credentials });
       expect(client.baseUrl.protocol).toBe('https:');
       await client.ping(signal);
       expect(client.baseUrl.href).toBe(`http://127.0.0.1:${server.port}/`);
       expect(server.seen).toEqual(['GET /v2/']);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('uses plain HTTP for another host only when it is named with --insecure-registry', async () => {
     // 127.0.0.2 reaches this machine too, but kiln does not count it as loopback.
-    const server = await serve('127.0.0.2');
-    try {
-      const host = `127.0.0.2:${server.port}`;
+    await withServer('127.0.0.2', undefined, async (server, host) => {
       const err = (await new RegistryClient(host, { credentials })
         .ping(signal)
         .catch((e: unknown) => e)) as RegistryError;
@@ -115,15 +124,11 @@ describe('RegistryClient transport security', () => {
       await insecure.ping(signal);
       expect(insecure.baseUrl.protocol).toBe('http:');
       expect(server.seen).toEqual(['GET /v2/']);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('never falls back to HTTP on an untrusted certificate; trusts --registry-ca and certs.d', async () => {
-    const server = await serve('127.0.0.1', cert);
-    try {
-      const host = `127.0.0.1:${server.port}`;
+    await withServer('127.0.0.1', cert, async (server, host) => {
       const emptyCertsDir = join(dir, 'empty-certs.d');
       const err = (await new RegistryClient(host, { credentials, certsDir: emptyCertsDir })
         .ping(signal)
@@ -142,9 +147,7 @@ describe('RegistryClient transport security', () => {
       await new RegistryClient(host, { credentials, certsDir }).ping(signal);
       await new RegistryClient(host, { credentials, certsDir: emptyCertsDir, insecure: [host] }).ping(signal);
       expect(server.seen).toEqual(['GET /v2/', 'GET /v2/', 'GET /v2/']);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('trusts the certificates NODE_EXTRA_CA_CERTS names, as Node does by default', async () => {
@@ -169,8 +172,7 @@ describe('RegistryClient transport security', () => {
   });
 
   it('checks the host name: the certificate names 127.0.0.1 and localhost, not 127.0.0.2', async () => {
-    const server = await serve('127.0.0.1', cert);
-    try {
+    await withServer('127.0.0.1', cert, async (server) => {
       // `localhost` is in the certificate; an IP the certificate does not name fails the check.
       const other = await serve('127.0.0.2', cert);
       try {
@@ -183,14 +185,10 @@ describe('RegistryClient transport security', () => {
         await other.close();
       }
       await new RegistryClient(`localhost:${server.port}`, { credentials, caFiles: [ca.cert] }).ping(signal);
-    } finally {
-      await server.close();
-    }
+    });
   });
   it('remembers a registry that answered in plain HTTP: the next client sends no TLS probe', async () => {
-    const server = await serve('127.0.0.1');
-    try {
-      const host = `127.0.0.1:${server.port}`;
+    await withServer('127.0.0.1', undefined, async (server, host) => {
       const memoFile = join(dir, 'memo-learn', 'plain-http-registries');
       await new RegistryClient(host, { credentials, plainHttp: filePlainHttpMemo(memoFile) }).ping(signal);
       expect(server.garbled()).toBe(1);
@@ -204,15 +202,11 @@ describe('RegistryClient transport security', () => {
       // Without the memo, the probe again.
       await new RegistryClient(host, { credentials }).ping(signal);
       expect(server.garbled()).toBe(2);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('finds out a remembered plain-HTTP registry that speaks TLS now, uses HTTPS and forgets it', async () => {
-    const server = await serve('127.0.0.1', cert);
-    try {
-      const host = `127.0.0.1:${server.port}`;
+    await withServer('127.0.0.1', cert, async (server, host) => {
       const memoFile = join(dir, 'memo-stale');
       writeFileSync(memoFile, `127.0.0.1:1\n${host}\n`);
       const client = new RegistryClient(host, {
@@ -224,9 +218,7 @@ describe('RegistryClient transport security', () => {
       expect(client.baseUrl.protocol).toBe('https:');
       expect(server.seen).toEqual(['GET /v2/']);
       await eventually(() => readFileSync(memoFile, 'utf8') === '127.0.0.1:1\n');
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('keeps the memo when a remembered registry is down: the request fails as it is', async () => {
