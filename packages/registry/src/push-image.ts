@@ -69,14 +69,23 @@ export async function pushImage(
   const blobs = [...new Map([manifest.config, ...manifest.layers].map((b) => [b.digest, b])).values()];
   const here = `${ref.registry}/${ref.repository}`;
   const unseenMax = opts.unseenUploadMaxBytes ?? DEFAULT_UNSEEN_UPLOAD_MAX_BYTES;
-  await mapConcurrently(blobs, opts.concurrency ?? 4, signal, async (blob, s) => {
-    const seenIn = await repositoriesHolding(opts.origins, blob.digest, ref.registry);
-    // One round trip less per blob where the HEAD would most likely say "absent", or where a
-    // mount answers the question; a blob this repository held is asked about (most likely there).
-    const headFirst =
-      seenIn === undefined ||
-      seenIn.includes(ref.repository) ||
-      (seenIn.length === 0 && blob.size > unseenMax);
+  // What the store knows of every blob first, so that blobs to upload can go first: their POST
+  // starts the longest chain of round trips (POST, PUT, then the manifest), and would otherwise
+  // wait behind the HEADs of blobs that are most likely there.
+  const plans = await Promise.all(
+    blobs.map(async (blob) => {
+      const seenIn = await repositoriesHolding(opts.origins, blob.digest, ref.registry);
+      // One round trip less per blob where the HEAD would most likely say "absent", or where a
+      // mount answers the question; a blob this repository held is asked about (most likely there).
+      const headFirst =
+        seenIn === undefined ||
+        seenIn.includes(ref.repository) ||
+        (seenIn.length === 0 && blob.size > unseenMax);
+      return { blob, seenIn, headFirst };
+    }),
+  );
+  const ordered = [...plans.filter((p) => !p.headFirst), ...plans.filter((p) => p.headFirst)];
+  await mapConcurrently(ordered, opts.concurrency ?? 4, signal, async ({ blob, seenIn, headFirst }, s) => {
     const outcome = await pushBlob(client, ref.repository, blob, source, {
       signal: s,
       monolithicMaxBytes: opts.monolithicMaxBytes,

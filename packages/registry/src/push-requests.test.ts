@@ -45,7 +45,11 @@ describeRegistry('which requests a push sends (real registry)', () => {
   async function push(
     image: MemoryImage,
     repository: string,
-    opts: { origins?: ReturnType<typeof fileBlobOrigins>; unseenUploadMaxBytes?: number } = {},
+    opts: {
+      origins?: ReturnType<typeof fileBlobOrigins>;
+      unseenUploadMaxBytes?: number;
+      concurrency?: number;
+    } = {},
   ): Promise<{ outcomes: Map<Digest, BlobOutcome>; requests: string[] }> {
     const before = registry.requests().length;
     const outcomes = new Map<Digest, BlobOutcome>();
@@ -81,6 +85,23 @@ describeRegistry('which requests a push sends (real registry)', () => {
     const again = await push(image, 'unseen/app', { origins });
     expect([...again.outcomes.values()]).toEqual(['exists', 'exists', 'exists']);
     expect(again.requests).toEqual(['HEAD 200', 'HEAD 200', 'HEAD 200']);
+  });
+
+  it('starts the blobs it will upload before those it asks about', async () => {
+    const origins = fileBlobOrigins(join(dir, 'origins-order'));
+    const kept = randomBytes(700);
+    await push(memoryImage({ layers: [kept] }), 'order/app', { origins });
+    // The kept layer is known in this repository now (asked about); the new layer, after it in the
+    // manifest, and the new config are not (uploaded). One blob at a time: the log is the order.
+    const image = memoryImage({ layers: [kept, randomBytes(900)] });
+    const { requests } = await push(image, 'order/app', { origins, concurrency: 1 });
+    expect(requests).toEqual([
+      'POST upload 202',
+      'PUT upload 201',
+      'POST upload 202',
+      'PUT upload 201',
+      'HEAD 200',
+    ]);
   });
 
   it('reads blobs of at most 1 MiB whole when the source can, and streams the rest', async () => {
