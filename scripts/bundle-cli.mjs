@@ -6,6 +6,8 @@
 // Why CommonJS: Node 20 keeps no compiled code between runs, but a script compiled through
 // `vm.Script` can be given V8's code cache of an earlier run (bin/run-bundle.cjs); an ES module
 // cannot. Run by `pnpm build` after `tsc -b`; the library API (dist/index.js) is not bundled.
+// A second bundle, dist/kiln-push.cjs, holds `kiln push` alone (src/cli/push-main.ts): the
+// launcher starts it for a plain push, which then loads neither yargs nor the other commands.
 import { build } from 'esbuild';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -176,55 +178,65 @@ const deferDefaultExport = {
   },
 };
 
-await build({
-  entryPoints: [join(dist, 'cli', 'main.js')],
-  outfile: join(dist, 'kiln.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // A third less text to read, checksum and hand to V8 on every start (~1.5 ms); names are kept
-  // (identifiers are not minified), so stack traces still name functions. KILN_NO_BUNDLE=1 runs
-  // the unbundled dist/ when a readable trace is wanted.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  // `import()` inside a vm.Script needs a loader callback; every dynamic import in the CLI is of
-  // bundled code or of a CommonJS addon, so each becomes a `require` (still lazy).
-  supported: { 'dynamic-import': false },
-  // The bundle's own URL where the sources ask for theirs (yargs, the runner's helper lookup).
-  // `use strict` first: the sources are ES modules, strict by definition.
-  // kiln's version as a constant (src/cli/kiln-version.ts), so no start reads package.json for it.
-  define: {
-    'import.meta.url': '__kilnBundleUrl',
-    KILN_BUNDLE_VERSION: JSON.stringify(
-      JSON.parse(await readFile(join(builder, 'package.json'), 'utf8')).version,
-    ),
-  },
-  banner: { js: "'use strict';\nvar __kilnBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
-  // so that it resolves from dist/), and only when a zstd export needs it.
-  external: ['@mongodb-js/zstd'],
-  plugins: [
-    deferDefaultExport,
-    lazyAssertForYargs,
-    lazyBuiltins,
-    noDefaultYargsVersion,
-    lazyYargsColumns,
-    noYargsArgsert,
-  ],
-  logLevel: 'warning',
-});
-// esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,
-// arrows in doc comments). An all-ASCII file can be read as latin1 (a one-byte string, no UTF-8
-// decoding: ~2-4 ms less per start, see bin/run-bundle.cjs). Each UTF-16 unit becomes \uXXXX,
-// which means the same in strings, regular expressions, identifiers and comments.
-const bundlePath = join(dist, 'kiln.cjs');
-const text = await readFile(bundlePath, 'utf8');
-await writeFile(
-  bundlePath,
-  text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-);
-// The ESM bundle of earlier builds, and a code cache of an earlier bundle (stale: it would be
-// refused, see bin/run-bundle.cjs, but a first run need not read it).
+const version = JSON.parse(await readFile(join(builder, 'package.json'), 'utf8')).version;
+
+/** Bundles the entry module `entry` of dist/cli into dist/`name`, ASCII only, without a stale code cache. */
+async function bundle(entry, name) {
+  const bundlePath = join(dist, name);
+  await build({
+    entryPoints: [join(dist, 'cli', entry)],
+    outfile: bundlePath,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // A third less text to read, checksum and hand to V8 on every start (~1.5 ms); names are kept
+    // (identifiers are not minified), so stack traces still name functions. KILN_NO_BUNDLE=1 runs
+    // the unbundled dist/ when a readable trace is wanted.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // `import()` inside a vm.Script needs a loader callback; every dynamic import in the CLI is of
+    // bundled code or of a CommonJS addon, so each becomes a `require` (still lazy).
+    supported: { 'dynamic-import': false },
+    // The bundle's own URL where the sources ask for theirs (yargs, the runner's helper lookup).
+    // `use strict` first: the sources are ES modules, strict by definition.
+    // kiln's version as a constant (src/cli/kiln-version.ts), so no start reads package.json for it.
+    define: {
+      'import.meta.url': '__kilnBundleUrl',
+      KILN_BUNDLE_VERSION: JSON.stringify(version),
+    },
+    banner: {
+      js: "'use strict';\nvar __kilnBundleUrl = require('node:url').pathToFileURL(__filename).href;",
+    },
+    // A native addon cannot be bundled: it is loaded from node_modules (a dependency of builder too,
+    // so that it resolves from dist/), and only when a zstd export needs it.
+    external: ['@mongodb-js/zstd'],
+    plugins: [
+      deferDefaultExport,
+      lazyAssertForYargs,
+      lazyBuiltins,
+      noDefaultYargsVersion,
+      lazyYargsColumns,
+      noYargsArgsert,
+    ],
+    logLevel: 'warning',
+  });
+  // esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,
+  // arrows in doc comments). An all-ASCII file can be read as latin1 (a one-byte string, no UTF-8
+  // decoding: ~2-4 ms less per start, see bin/run-bundle.cjs). Each UTF-16 unit becomes \uXXXX,
+  // which means the same in strings, regular expressions, identifiers and comments.
+  const text = await readFile(bundlePath, 'utf8');
+  await writeFile(
+    bundlePath,
+    text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+  );
+  // A code cache of an earlier bundle: stale (it would be refused, see bin/run-bundle.cjs), but a
+  // first run need not read it.
+  await rm(`${bundlePath}.v8cache`, { force: true });
+}
+
+// The whole CLI; and `kiln push` alone, which the launcher starts for a plain push (src/cli/push-main.ts).
+await bundle('main.js', 'kiln.cjs');
+await bundle('push-main.js', 'kiln-push.cjs');
+// The ESM bundle of earlier builds.
 await rm(join(dist, 'kiln.mjs'), { force: true });
-await rm(join(dist, 'kiln.cjs.v8cache'), { force: true });

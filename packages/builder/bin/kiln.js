@@ -13,18 +13,25 @@ const { join } = require('node:path');
 // The one-file bundle `pnpm build` makes (scripts/bundle-cli.mjs) starts ~0.1 s faster than the
 // ~270 modules of dist/, and faster again with V8's code cache (run-bundle.cjs); KILN_NO_BUNDLE=1
 // runs dist/ directly (after a bare `tsc -b`, say), as does a checkout without the bundle.
+// `kiln push` first tries the bundle of push alone (src/cli/push-main.ts), which starts the push
+// when the command line is a plain one and else declines, having done nothing.
 try {
-  if (
-    process.env.KILN_NO_BUNDLE === '1' ||
-    !require('./run-bundle.cjs').runBundle(join(__dirname, '..', 'dist', 'kiln.cjs'), {
-      env: process.env,
-      args: process.argv.slice(2),
-    })
-  ) {
-    import('../dist/cli/main.js').catch(cannotLoad);
-  }
+  const { commandWord, runBundle } = require('./run-bundle.cjs');
+  const run = { env: process.env, args: process.argv.slice(2) };
+  const dist = join(__dirname, '..', 'dist');
+  const started =
+    process.env.KILN_NO_BUNDLE !== '1' &&
+    ((commandWord(run.args) === 'push' &&
+      startedPush(runBundle(join(dist, 'kiln-push.cjs'), run), run.args)) ||
+      runBundle(join(dist, 'kiln.cjs'), run) !== undefined);
+  if (!started) import('../dist/cli/main.js').catch(cannotLoad);
 } catch (err) {
   cannotLoad(err);
+}
+
+/** Whether the push bundle's `startPush` (when there is that bundle) took the command line. */
+function startedPush(exports, args) {
+  return exports !== undefined && typeof exports.startPush === 'function' && exports.startPush(args) === true;
 }
 
 function cannotLoad(err) {

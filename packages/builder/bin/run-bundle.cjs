@@ -19,7 +19,8 @@ const VALUE_OPTIONS = new Set(['--root', '--insecure-registry', '--registry-ca']
 
 /**
  * Runs the CommonJS bundle at `bundlePath` as Node would `require` it, compiled with a code cache
- * when a valid one exists. Returns false, having run nothing, when there is no bundle.
+ * when a valid one exists, and returns its exports. Returns undefined, having run nothing, when
+ * there is no bundle.
  *
  * The cache file holds a header naming the bundle it was made from (CRC-32 and length of its bytes,
  * Node version, architecture), the CRC-32 of the V8 data, and the commands whose runs it covers.
@@ -39,14 +40,14 @@ const VALUE_OPTIONS = new Set(['--root', '--insecure-registry', '--registry-ca']
  *
  * @param {string} bundlePath absolute path of the bundle
  * @param {{ env: NodeJS.ProcessEnv, args: readonly string[] }} run environment and argv (after the script)
- * @returns {boolean}
+ * @returns {Record<string, unknown> | undefined} the bundle's exports, or undefined when there is no bundle
  */
 function runBundle(bundlePath, { env, args }) {
   let bytes;
   try {
     bytes = fs.readFileSync(bundlePath);
   } catch (err) {
-    if (err && err.code === 'ENOENT') return false;
+    if (err && err.code === 'ENOENT') return undefined;
     throw err;
   }
   // scripts/bundle-cli.mjs makes it ASCII: latin1 gives the same text as UTF-8, without decoding.
@@ -101,7 +102,7 @@ function runBundle(bundlePath, { env, args }) {
     bundlePath,
     dirname(bundlePath),
   );
-  return true;
+  return module.exports;
 }
 
 /** Where the cache may be, in the order tried. */
@@ -170,4 +171,4 @@ function trace(env, message) {
   if (env.KILN_CODE_CACHE_TRACE === '1') process.stderr.write(`kiln: code cache ${message}\n`);
 }
 
-module.exports = { runBundle };
+module.exports = { commandWord, runBundle };

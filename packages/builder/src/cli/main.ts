@@ -1,4 +1,3 @@
-import { isatty } from 'node:tty';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { buildCommand } from './commands/build-command.js';
@@ -14,10 +13,10 @@ import { pushCommand } from './commands/push-command.js';
 import { pruneCommand } from './commands/prune-command.js';
 import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
-import type { CliIo } from './cli-io.js';
+import { applyGlobalOptions } from './global-options.js';
 import { kilnVersion } from './kiln-version.js';
-import { processOutput } from './process-output.js';
-import { storeRoot } from './store-root.js';
+import { processCliIo } from './process-cli-io.js';
+import { reportFailure, UsageError } from './report-failure.js';
 
 /**
  * Every command, in the order `kiln --help` lists them. Each module defines its yargs command
@@ -49,30 +48,7 @@ async function main(): Promise<number> {
     const { enterRootless } = await import('./enter-rootless.js');
     return enterRootless();
   }
-  const controller = new AbortController();
-  let interrupts = 0;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (++interrupts > 1) process.exit(130);
-      controller.abort(new Error(`interrupted by ${sig}`));
-    });
-  }
-  // Neither stream is made unless a command asks for it (see processOutput).
-  const stdout = processOutput(1, () => process.stdout);
-  const stderr = processOutput(2, () => process.stderr);
-  const io: CliIo = {
-    stdout: (t) => stdout.write(t),
-    stderr: (t) => stderr.write(t),
-    get stdoutStream() {
-      return stdout.stream();
-    },
-    get stderrIsTty() {
-      return isatty(2);
-    },
-    // A pseudo-terminal without a size reports 0 columns.
-    columns: () => stderr.stream().columns || 80,
-    signal: controller.signal,
-  };
+  const io = processCliIo();
   let cli = yargs(hideBin(process.argv))
     .scriptName('kiln')
     .option('root', { type: 'string', describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)' })
@@ -88,10 +64,15 @@ async function main(): Promise<number> {
         'PEM CA file trusted for HTTPS to registries, besides the system CAs and /etc/docker/certs.d (repeatable)',
     })
     .middleware((argv) => {
-      argv.root = storeRoot(argv.root, process.env, process.getuid?.() ?? 0);
       const insecure = argv['insecure-registry'];
-      io.insecureRegistries = insecure === undefined ? [] : ([] as string[]).concat(insecure);
-      io.registryCaFiles = (argv['registry-ca'] as string[] | undefined) ?? [];
+      argv.root = applyGlobalOptions(
+        {
+          root: argv.root,
+          insecureRegistries: insecure === undefined ? [] : ([] as string[]).concat(insecure),
+          registryCaFiles: (argv['registry-ca'] as string[] | undefined) ?? [],
+        },
+        io,
+      );
     }) as unknown as Argv<{ root: string }>;
   skipHelpCache(cli);
   for (const command of COMMANDS) cli = command(cli, io);
@@ -107,18 +88,9 @@ async function main(): Promise<number> {
       .parseAsync();
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
-      return 2;
-    }
-    // Only a failed command pays for loading the Dockerfile parser (for the code frame).
-    const { renderError } = await import('./render-error.js');
-    io.stderr(renderError(err, io.dockerfileForErrors, io.failedStep));
-    return 1;
+    return reportFailure(err, io);
   }
 }
-
-class UsageError extends Error {}
 
 /**
  * After starting a command's handler, yargs renders that command's whole help text and keeps it,
