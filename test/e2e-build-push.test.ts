@@ -2,14 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, run, storeWithBusybox, tempDir, writeContext, type Result } from './support/kiln.js';
 import {
-  hasRegistryTools,
+  describeWithRegistry,
   remoteDigest,
   startRegistry,
   type RegistryServer,
 } from './support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping kiln build --push tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('kiln build --push tests');
 
 const tmp = tempDir('kiln-build-push-');
 const root = join(tmp.path, 'store');

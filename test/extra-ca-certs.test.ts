@@ -2,11 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir, type Result } from './support/kiln.js';
-import { hasRegistryTools, startPrivateCaRegistry, type RegistryServer } from './support/registry-server.js';
+import {
+  describeWithRegistry,
+  startPrivateCaRegistry,
+  type RegistryServer,
+} from './support/registry-server.js';
 import type { CertificateFiles } from './support/test-pki.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping NODE_EXTRA_CA_CERTS tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('NODE_EXTRA_CA_CERTS tests');
 
 // The `kiln` command, packages/builder/bin/kiln, run through a symlink as an installed command
 // is: the script moves NODE_EXTRA_CA_CERTS aside before node starts (Node would build its root

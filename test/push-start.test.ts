@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, kilnBin, storeWithBusybox, tempDir, type Result } from './support/kiln.js';
 import {
-  hasRegistryTools,
+  describeWithRegistry,
   remoteDigest,
   startRegistry,
   type RegistryServer,
@@ -13,8 +13,7 @@ import {
 // plain one, and from the whole CLI (yargs) otherwise. Which bundle ran shows in the code-cache
 // trace: each test run gets its own cache directory. KILN_NO_BUNDLE=1 runs the whole CLI from
 // dist/ through yargs: what the push bundle does must be what that does.
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping push start tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('push start tests');
 
 const tmp = tempDir('kiln-push-start-');
 const root = join(tmp.path, 'store');

@@ -1,11 +1,9 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, run, storeWithBusybox, tempDir, type Result } from './support/kiln.js';
-import { hasRegistryTools, startRegistry, type RegistryServer } from './support/registry-server.js';
+import { describeWithRegistry, startRegistry, type RegistryServer } from './support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools())
-  console.warn('skipping build cache export/import tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('build cache export/import tests');
 
 const tmp = tempDir('kiln-cache-e2e-');
 const storeA = join(tmp.path, 'store-a');

@@ -1,11 +1,14 @@
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kiln, tempDir, writeContext } from './support/kiln.js';
-import { hasRegistryTools, startPrivateCaRegistry, type RegistryServer } from './support/registry-server.js';
+import {
+  describeWithRegistry,
+  startPrivateCaRegistry,
+  type RegistryServer,
+} from './support/registry-server.js';
 import type { CertificateFiles } from './support/test-pki.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping registry TLS tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('registry TLS tests');
 
 const tmp = tempDir('kiln-registry-tls-');
 const root = join(tmp.path, 'store');

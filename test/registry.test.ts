@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { kiln, repoRoot, run, storeWithBusybox, tempDir } from './support/kiln.js';
 import {
   hasHtpasswd,
+  describeWithRegistry,
   hasRegistryTools,
   startRegistry,
   type RegistryServer,
   remoteDigest,
 } from './support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping kiln push/pull tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('kiln push/pull tests');
 
 const tmp = tempDir('kiln-registry-e2e-');
 const root = join(tmp.path, 'store');

@@ -19,6 +19,16 @@ export function hasRegistryTools(): boolean {
   return spawnSync('which', ['docker-registry']).status === 0;
 }
 
+/**
+ * jest's `describe` where docker-registry is installed; elsewhere `describe.skip`, with a warning
+ * that the `what` tests are skipped.
+ */
+export function describeWithRegistry(what: string): typeof describe {
+  if (hasRegistryTools()) return describe;
+  console.warn(`skipping ${what}: docker-registry is not installed`);
+  return describe.skip;
+}
+
 /** The manifest digest skopeo (an independent client) sees for `ref` on a plain-HTTP registry. */
 export function remoteDigest(ref: string): string {
   const r = spawnSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' });

@@ -7,13 +7,12 @@ import { pushImage, RegistryError, type BlobOrigins } from './index.js';
 import { memoryImage } from '../../../test/support/memory-image.js';
 import { startFaultProxy, type FaultProxy } from '../../../test/support/fault-proxy.js';
 import {
-  hasRegistryTools,
+  describeWithRegistry,
   startRegistry,
   type RegistryServer,
 } from '../../../test/support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping fault-injection tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('fault-injection tests');
 
 const KiB = 1024;
 const MIN_FAULTS = 100;

@@ -8,13 +8,13 @@ import { dockerConfigCredentials, pullImage, pushImage, RegistryClient, Registry
 import { memoryImage, memorySink } from '../../../test/support/memory-image.js';
 import {
   hasHtpasswd,
+  describeWithRegistry,
   hasRegistryTools,
   startRegistry,
   type RegistryServer,
 } from '../../../test/support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping registry tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('registry tests');
 
 const noCredentials = async (): Promise<undefined> => undefined;
 

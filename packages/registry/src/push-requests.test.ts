@@ -6,13 +6,12 @@ import type { Digest } from '@kiln/oci';
 import { fileBlobOrigins, pullImage, pushImage, type BlobOutcome } from './index.js';
 import { memoryImage, memorySink, type MemoryImage } from '../../../test/support/memory-image.js';
 import {
-  hasRegistryTools,
+  describeWithRegistry,
   startRegistry,
   type RegistryServer,
 } from '../../../test/support/registry-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping push request tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('push request tests');
 
 const noCredentials = async (): Promise<undefined> => undefined;
 const KiB = 1024;

@@ -14,15 +14,14 @@ import {
 } from './index.js';
 import { memoryImage, memorySink } from '../../../test/support/memory-image.js';
 import {
-  hasRegistryTools,
+  describeWithRegistry,
   startRegistry,
   type RegistryServer,
 } from '../../../test/support/registry-server.js';
 import { makeCertificateAuthority } from '../../../test/support/test-pki.js';
 import { startTokenServer, type TokenServer } from '../../../test/support/token-server.js';
 
-const describeRegistry = hasRegistryTools() ? describe : describe.skip;
-if (!hasRegistryTools()) console.warn('skipping token auth tests: docker-registry is not installed');
+const describeRegistry = describeWithRegistry('token auth tests');
 
 const signal = new AbortController().signal;
 const users = { kiln: 'token-pass' };
