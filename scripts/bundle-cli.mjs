@@ -180,10 +180,13 @@ const deferDefaultExport = {
 
 const version = JSON.parse(await readFile(join(builder, 'package.json'), 'utf8')).version;
 
-/** Bundles the entry module `entry` of dist/cli into dist/`name`, ASCII only, without a stale code cache. */
-async function bundle(entry, name) {
+/**
+ * Bundles the entry module `entry` of dist/cli into dist/`name`, ASCII only, without a stale code
+ * cache. Fails when a module path of the bundle matches `forbid`.
+ */
+async function bundle(entry, name, forbid) {
   const bundlePath = join(dist, name);
-  await build({
+  const { metafile } = await build({
     entryPoints: [join(dist, 'cli', entry)],
     outfile: bundlePath,
     bundle: true,
@@ -220,7 +223,10 @@ async function bundle(entry, name) {
       noYargsArgsert,
     ],
     logLevel: 'warning',
+    metafile: true,
   });
+  const forbidden = forbid ? Object.keys(metafile.inputs).filter((path) => forbid.test(path)) : [];
+  if (forbidden.length > 0) throw new Error(`${name} must not include ${forbidden.join(', ')}`);
   // esbuild leaves non-ASCII characters in comments and regular expression literals (a `µs` unit,
   // arrows in doc comments). An all-ASCII file can be read as latin1 (a one-byte string, no UTF-8
   // decoding: ~2-4 ms less per start, see bin/run-bundle.cjs). Each UTF-16 unit becomes \uXXXX,
@@ -237,6 +243,7 @@ async function bundle(entry, name) {
 
 // The whole CLI; and `kiln push` alone, which the launcher starts for a plain push (src/cli/push-main.ts).
 await bundle('main.js', 'kiln.cjs');
-await bundle('push-main.js', 'kiln-push.cjs');
+// The push bundle exists to start without yargs and the other commands: keep them out of it.
+await bundle('push-main.js', 'kiln-push.cjs', /[/\\]yargs[/\\]|[/\\]cli[/\\](main|commands[/\\].*)\.js$/);
 // The ESM bundle of earlier builds.
 await rm(join(dist, 'kiln.mjs'), { force: true });
