@@ -41,7 +41,10 @@ const COMMANDS = [
   containerCommands,
 ] as const;
 
-/** The only place that reads argv, writes to the terminal and chooses exit codes. */
+/**
+ * The entry of the whole CLI: with push-main.ts (a plain `kiln push`), the only places that read
+ * argv, write to the terminal and choose exit codes.
+ */
 async function main(): Promise<number> {
   // Rootless mode: the same command again, as root of a user namespace (see enter-rootless.ts).
   if ((process.getuid?.() ?? 0) !== 0) {
