@@ -95,8 +95,10 @@ describeRegistry('how kiln push starts', () => {
       [['push'], 2, /Not enough non-option arguments/],
       [['push', 'a', 'b', 'c'], 2, /Unknown argument: c/],
       [['push', 'a', '--bogus'], 2, /Unknown argument: bogus/],
-      // yargs takes an option without a value as an empty one.
-      [['push', 'a', '--registry-ca'], 1, /image "a:latest" not found in the local store/],
+      // A global option without a value, or --root twice (with the one added here).
+      [['push', 'a', '--registry-ca'], 2, /--registry-ca needs a file/],
+      [['push', 'a', 'reg/a', '--insecure-registry'], 2, /--insecure-registry needs a host/],
+      [['push', 'a', '--root', root], 2, /--root was given twice/],
       [['push', '--help'], 0, /kiln push <name> \[dest\]/],
     ];
     for (const [args, status, says] of cases) {

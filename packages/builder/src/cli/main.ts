@@ -13,7 +13,7 @@ import { pushCommand } from './commands/push-command.js';
 import { pruneCommand } from './commands/prune-command.js';
 import { saveCommand } from './commands/save-command.js';
 import { storeCommand } from './commands/store-command.js';
-import { applyGlobalOptions } from './global-options.js';
+import { applyGlobalOptions, everyValue, oneValue } from './global-options.js';
 import { kilnVersion } from './kiln-version.js';
 import { processCliIo } from './process-cli-io.js';
 import { reportFailure, UsageError } from './report-failure.js';
@@ -54,25 +54,29 @@ async function main(): Promise<number> {
   const io = processCliIo();
   let cli = yargs(hideBin(process.argv))
     .scriptName('kiln')
-    .option('root', { type: 'string', describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)' })
+    .option('root', {
+      type: 'string',
+      coerce: oneValue('--root', 'a path'),
+      describe: 'store root (default: $KILN_ROOT or /var/lib/kiln)',
+    })
     .option('insecure-registry', {
       type: 'string',
+      coerce: everyValue('--insecure-registry', 'a host[:port]'),
       describe:
         'registry host[:port] reached over plain HTTP, or HTTPS without certificate checks (repeatable)',
     })
     .option('registry-ca', {
       type: 'string',
-      coerce: (v: string | string[]) => ([] as string[]).concat(v),
+      coerce: everyValue('--registry-ca', 'a file'),
       describe:
         'PEM CA file trusted for HTTPS to registries, besides the system CAs and /etc/docker/certs.d (repeatable)',
     })
     .middleware((argv) => {
-      const insecure = argv['insecure-registry'];
       argv.root = applyGlobalOptions(
         {
           root: argv.root,
-          insecureRegistries: insecure === undefined ? [] : ([] as string[]).concat(insecure),
-          registryCaFiles: (argv['registry-ca'] as string[] | undefined) ?? [],
+          insecureRegistries: argv['insecure-registry'] ?? [],
+          registryCaFiles: argv['registry-ca'] ?? [],
         },
         io,
       );
@@ -85,8 +89,11 @@ async function main(): Promise<number> {
       .strict()
       .version(kilnVersion())
       .help()
-      .fail((msg: string | undefined, err: Error | undefined) => {
-        throw err ?? new UsageError(msg ?? 'invalid usage');
+      .fail((msg: string | null | undefined, err: Error | null | undefined) => {
+        // yargs' own failures (validation, parsing, what a `coerce` throws, as for --root) come
+        // without an error or as its YError; any other error is one a command's handler threw.
+        if (err && err.name !== 'YError') throw err;
+        throw new UsageError(msg || err?.message || 'invalid usage');
       })
       .parseAsync();
     return 0;
