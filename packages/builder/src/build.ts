@@ -19,6 +19,7 @@ import { loadContextFilter } from './context/context-filter.js';
 import { snapshotRoot } from './prune.js';
 import { registerBuild } from './store/active-builds.js';
 import { enforceStoreCap } from './store/enforce-store-cap.js';
+import { storeBlobOrigins } from './store/store-blob-origins.js';
 import { storePlainHttpMemo } from './store/store-plain-http-memo.js';
 import { writeBuildImage } from './store/write-build-image.js';
 import type { OutputSpec } from './outputs/output-spec.js';
@@ -170,6 +171,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
           insecure: options.insecureRegistries,
           caFiles: options.registryCaFiles,
           plainHttp: storePlainHttpMemo(store),
+          origins: storeBlobOrigins(store),
           signal,
           warn: p.io.warn,
         })

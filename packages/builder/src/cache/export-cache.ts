@@ -8,6 +8,7 @@ import {
   cacheLayers,
   formatCacheConfig,
 } from './cache-config.js';
+import { storeBlobOrigins } from '../store/store-blob-origins.js';
 import { storeImageSource } from '../store/store-image-source.js';
 import { storePlainHttpMemo } from '../store/store-plain-http-memo.js';
 import { writeCacheLayout } from './cache-layout.js';
@@ -50,6 +51,9 @@ export async function exportCache(
         signal: opts.signal,
         insecure: opts.insecure,
         caFiles: opts.caFiles,
+        // The image pushed just before (`--push`) or layers pulled from this registry are
+        // mounted, not sent again; what this push sends is recorded for the pushes after it.
+        origins: storeBlobOrigins(opts.store),
         plainHttp: storePlainHttpMemo(opts.store),
       });
     else await writeCacheLayout(opts.store, manifest, blobs, spec.dest);

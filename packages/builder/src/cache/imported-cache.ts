@@ -2,7 +2,14 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { digestHex, type Descriptor } from '@kiln/oci';
 import type { Layer, LayerStore } from '@kiln/layer-store';
-import { fetchArtifact, parseReference, pullBlob, RegistryClient, type PlainHttpMemo } from '@kiln/registry';
+import {
+  fetchArtifact,
+  parseReference,
+  pullBlob,
+  RegistryClient,
+  type BlobOrigins,
+  type PlainHttpMemo,
+} from '@kiln/registry';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_ANNOTATION, parseCacheConfig } from './cache-config.js';
 import type { CacheImportSpec } from './cache-spec.js';
 import { readCacheLayout } from './cache-layout.js';
@@ -38,6 +45,11 @@ export interface ImportCacheOptions {
   readonly caFiles?: readonly string[];
   /** Registries known to speak plain HTTP (the store's memo). */
   readonly plainHttp?: PlainHttpMemo;
+  /**
+   * The store's blob origins: a registry source's repository is recorded for every layer blob
+   * fetched from it, so that pushing the image to that registry mounts the blob from there.
+   */
+  readonly origins?: BlobOrigins;
   readonly signal: AbortSignal;
   /** Told about each source that cannot be read, and each blob that cannot be fetched. */
   readonly warn: (message: string) => void;
@@ -128,7 +140,7 @@ async function registrySource(ref: string, opts: ImportCacheOptions): Promise<Ca
         remote,
         blob,
         { stat: (d) => store.statBlob(d), put: async (s, d) => void (await store.putBlob(s, d)) },
-        { signal, client },
+        { signal, client, origins: opts.origins },
       ),
   };
 }
