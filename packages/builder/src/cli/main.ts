@@ -16,7 +16,7 @@ import { storeCommand } from './commands/store-command.js';
 import { applyGlobalOptions, everyValue, oneValue } from './global-options.js';
 import { kilnVersion } from './kiln-version.js';
 import { processCliIo } from './process-cli-io.js';
-import { reportFailure, UsageError } from './report-failure.js';
+import { exitCodeOf, UsageError } from './report-failure.js';
 
 /**
  * Every command, in the order `kiln --help` lists them. Each module defines its yargs command
@@ -83,23 +83,22 @@ async function main(): Promise<number> {
     }) as unknown as Argv<{ root: string }>;
   skipHelpCache(cli);
   for (const command of COMMANDS) cli = command(cli, io);
-  try {
-    await cli
-      .demandCommand(1)
-      .strict()
-      .version(kilnVersion())
-      .help()
-      .fail((msg: string | null | undefined, err: Error | null | undefined) => {
-        // yargs' own failures (validation, parsing, what a `coerce` throws, as for --root) come
-        // without an error or as its YError; any other error is one a command's handler threw.
-        if (err && err.name !== 'YError') throw err;
-        throw new UsageError(msg || err?.message || 'invalid usage');
-      })
-      .parseAsync();
-    return 0;
-  } catch (err) {
-    return reportFailure(err, io);
-  }
+  return exitCodeOf(
+    () =>
+      cli
+        .demandCommand(1)
+        .strict()
+        .version(kilnVersion())
+        .help()
+        .fail((msg: string | null | undefined, err: Error | null | undefined) => {
+          // yargs' own failures (validation, parsing, what a `coerce` throws, as for --root) come
+          // without an error or as its YError; any other error is one a command's handler threw.
+          if (err && err.name !== 'YError') throw err;
+          throw new UsageError(msg || err?.message || 'invalid usage');
+        })
+        .parseAsync(),
+    io,
+  );
 }
 
 /**

@@ -69,3 +69,43 @@ test('a full non-blocking pipe (EAGAIN) hands the rest to the stream; nothing is
   socket?.destroy();
   closeSync(reader);
 });
+
+/** A pipe's write end whose reader has gone: every write to it fails with EPIPE. */
+function pipeWithoutReader(name: string): number {
+  const fifo = join(dir, name);
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  closeSync(reader);
+  return fd;
+}
+
+test('a reader gone (EPIPE) is told once, and later writes are dropped instead of thrown', () => {
+  const fd = pipeWithoutReader('gone');
+  let closed = 0;
+  const out = processOutput(
+    fd,
+    () => new Socket({ fd, readable: false, writable: true }),
+    () => closed++,
+  );
+  expect(() => out.write('one\n')).not.toThrow();
+  out.write('two\n');
+  expect(closed).toBe(1);
+  closeSync(fd);
+});
+
+test('EPIPE on the stream, once taken, is told the same way', async () => {
+  const fd = pipeWithoutReader('gone-stream');
+  let socket: Socket | undefined;
+  const told = new Promise<void>((resolve) => {
+    const out = processOutput(
+      fd,
+      () => (socket = new Socket({ fd, readable: false, writable: true })),
+      resolve,
+    );
+    out.stream();
+    out.write('through the stream\n');
+  });
+  await told;
+  socket?.destroy();
+});

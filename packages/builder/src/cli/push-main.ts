@@ -1,10 +1,9 @@
 import { noteCodeCacheUse } from './code-cache-note.js';
 import { applyGlobalOptions } from './global-options.js';
 import { parsePushArgv, type PushArgv } from './parse-push-argv.js';
-import { processCliIo } from './process-cli-io.js';
-import { reportFailure } from './report-failure.js';
+import { processCliIo, type ProcessCliIo } from './process-cli-io.js';
+import { exitCodeOf } from './report-failure.js';
 import { runPush } from './run-push.js';
-import type { CliIo } from './cli-io.js';
 
 /**
  * `kiln push` without yargs and the other commands. The launcher (bin/kiln.js) loads this
@@ -30,11 +29,9 @@ export function startPush(args: readonly string[]): boolean {
   return true;
 }
 
-async function push(argv: PushArgv, io: CliIo): Promise<number> {
-  try {
-    await runPush({ root: applyGlobalOptions(argv, io), name: argv.name, dest: argv.dest }, io);
-    return 0;
-  } catch (err) {
-    return reportFailure(err, io);
-  }
+async function push(argv: PushArgv, io: ProcessCliIo): Promise<number> {
+  return exitCodeOf(
+    () => runPush({ root: applyGlobalOptions(argv, io), name: argv.name, dest: argv.dest }, io),
+    io,
+  );
 }

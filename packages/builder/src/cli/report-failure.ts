@@ -1,4 +1,24 @@
 import type { CliIo } from './cli-io.js';
+import type { ProcessCliIo } from './process-cli-io.js';
+
+/** The exit code of a command whose output's reader went away: a Unix tool's end by SIGPIPE. */
+export const OUTPUT_CLOSED_EXIT_CODE = 128 + 13;
+
+/**
+ * Runs a command (`work`) and returns its exit code: 0, what reportFailure says of its error, or
+ * {@link OUTPUT_CLOSED_EXIT_CODE} without a word when its stdout or stderr was closed on it
+ * (`kiln images | head -1`), whether it then failed (it was aborted) or not.
+ */
+export async function exitCodeOf(work: () => Promise<unknown>, io: ProcessCliIo): Promise<number> {
+  let code = 0;
+  try {
+    await work();
+  } catch (err) {
+    // Reporting the error may be what finds stderr closed.
+    if (!io.outputClosed) code = await reportFailure(err, io);
+  }
+  return io.outputClosed ? OUTPUT_CLOSED_EXIT_CODE : code;
+}
 
 /** A command line the CLI does not accept: reported with a pointer to `kiln --help`, exit code 2. */
 export class UsageError extends Error {}
