@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { kiln, storeWithBusybox, tempDir, writeContext, type Result } from './support/kiln.js';
+import { kiln, ok, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 import { describeWithRegistry, startRegistry, type RegistryServer } from './support/registry-server.js';
 
 // A registry cache and the image it serves live in one registry, in two repositories: no layer
@@ -12,12 +12,6 @@ const tmp = tempDir('kiln-cache-origins-');
 let registry: RegistryServer;
 let base: string;
 let n = 0;
-
-function ok(r: Result): string {
-  expect(r.stderr).not.toMatch(/^error/m);
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
 
 /** A new, empty store: its base image comes from the registry, as on a new CI runner. */
 const emptyStore = (): string => join(tmp.path, `store-${++n}`);

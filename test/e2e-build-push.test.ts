@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir, writeContext, type Result } from './support/kiln.js';
+import { kiln, ok, run, storeWithBusybox, tempDir, writeContext } from './support/kiln.js';
 import {
   describeWithRegistry,
   remoteDigest,
@@ -13,12 +13,6 @@ const describeRegistry = describeWithRegistry('kiln build --push tests');
 const tmp = tempDir('kiln-build-push-');
 const root = join(tmp.path, 'store');
 let registry: RegistryServer;
-
-function ok(r: Result): string {
-  expect(r.stderr).not.toMatch(/^error/m);
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
 
 describeRegistry('kiln build --push', () => {
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir, type Result } from './support/kiln.js';
+import { ok, repoRoot, tempDir, type Result } from './support/kiln.js';
 import {
   describeWithRegistry,
   startPrivateCaRegistry,
@@ -30,11 +30,6 @@ function kilnProgram(args: readonly string[], extraCa: string | undefined): Resu
   if (extraCa !== undefined) env.NODE_EXTRA_CA_CERTS = extraCa;
   const r = spawnSync(program, ['--root', root, ...args], { encoding: 'utf8', env, timeout: 300_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: Result): string {
-  if (r.status !== 0) throw new Error(`kiln exited ${r.status}:\n${r.stderr}`);
-  return r.stdout.trim();
 }
 
 describeRegistry('NODE_EXTRA_CA_CERTS through the launcher (HTTPS registry with a private CA)', () => {

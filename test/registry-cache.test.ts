@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kiln, run, storeWithBusybox, tempDir, type Result } from './support/kiln.js';
+import { kiln, ok, run, storeWithBusybox, tempDir, type Result } from './support/kiln.js';
 import { describeWithRegistry, startRegistry, type RegistryServer } from './support/registry-server.js';
 
 const describeRegistry = describeWithRegistry('build cache export/import tests');
@@ -10,12 +10,6 @@ const storeA = join(tmp.path, 'store-a');
 let registry: RegistryServer;
 let base: string;
 let n = 0;
-
-function ok(r: Result): string {
-  expect(r.stderr).not.toMatch(/^error/m);
-  expect(r.status).toBe(0);
-  return r.stdout.trim();
-}
 
 /** A fresh, empty store (its base image comes from the registry, as on a new CI runner). */
 function emptyStore(): string {

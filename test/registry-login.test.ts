@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installCredentialHelper } from './support/credential-helper.js';
-import { kiln, kilnBin, run, tempDir, type Result } from './support/kiln.js';
+import { kiln, kilnBin, ok, run, tempDir, type Result } from './support/kiln.js';
 import {
   hasHtpasswd,
   hasRegistryTools,
@@ -31,11 +31,6 @@ function kilnWithInput(args: readonly string[], env: NodeJS.ProcessEnv, input: s
     timeout: 120_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(r: Result): string {
-  if (r.status !== 0) throw new Error(`kiln exited ${r.status}:\n${r.stderr}`);
-  return r.stdout.trim();
 }
 
 let configs = 0;

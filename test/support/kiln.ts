@@ -23,6 +23,15 @@ export function kiln(root: string, args: readonly string[], env: NodeJS.ProcessE
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * The trimmed stdout of a kiln run that succeeded; otherwise fails the test with kiln's stderr
+ * (a non-zero status, or an `error` line on stderr).
+ */
+export function ok(r: Result): string {
+  if (r.status !== 0 || /^error/m.test(r.stderr)) throw new Error(`kiln exited ${r.status}:\n${r.stderr}`);
+  return r.stdout.trim();
+}
+
 /** Runs a tool and fails the test with its output if it exits non-zero. */
 export function run(cmd: string, args: readonly string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000 });
