@@ -7,7 +7,8 @@ import { kilnBin, tempDir, type Result } from './support/kiln.js';
 // `--root` twice is an array, a flag without a value is '', `--no-root` is false, `--root.x` an
 // object. Each of those is a usage error (exit 2) before the command runs, never a store at the
 // default root or a Node error from path.join; what the push bundle declines (push-main.ts),
-// the whole CLI reports the same way.
+// the whole CLI reports the same way. A command's own options that take a value are usage errors
+// without one, too.
 const tmp = tempDir('kiln-global-options-');
 afterAll(() => tmp.cleanup());
 
@@ -84,5 +85,24 @@ describe('global options without one usable value', () => {
     expect(r).toEqual({ status: 0, stdout: 'NAME   TAG   DIGEST   CREATED   SIZE\n', stderr: '' });
     expect(existsSync(root)).toBe(true);
     expect(existsSync(defaultRoot)).toBe(false);
+  });
+});
+
+describe("a command's option without its value", () => {
+  // yargs would otherwise take `-t` at the end for '' (a build without a tag, silently) and
+  // `--jobs` for NaN; docker says "flag needs an argument".
+  it.each<[string[], string]>([
+    [['build', '.', '-t'], 't'],
+    [['build', '.', '-f'], 'f'],
+    [['build', '.', '--build-arg'], 'build-arg'],
+    [['build', '.', '--jobs'], 'jobs'],
+    [['build', '.', '--cache-from'], 'cache-from'],
+    [['prune', '--keep-storage'], 'keep-storage'],
+    [['save', 'app', '-o'], 'o'],
+    [['load', '-i'], 'i'],
+    [['login', 'h:5000', '-u'], 'u'],
+  ])('kiln %j is a usage error that creates no store', (args, flag) => {
+    expect(run(args)).toEqual(usage(`Not enough arguments following: ${flag}`));
+    expect(readdirSync(work)).toEqual([]);
   });
 });

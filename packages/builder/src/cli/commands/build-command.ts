@@ -54,15 +54,27 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
     (y) =>
       y
         .positional('context', { type: 'string', demandOption: true, describe: 'build context directory' })
-        .option('file', { alias: 'f', type: 'string', describe: 'Dockerfile (default: CONTEXT/Dockerfile)' })
+        .option('file', {
+          alias: 'f',
+          type: 'string',
+          requiresArg: true,
+          describe: 'Dockerfile (default: CONTEXT/Dockerfile)',
+        })
         .option('tag', {
           alias: 't',
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe: 'name[:tag]',
         })
-        .option('build-arg', { type: 'string', default: [] as string[], coerce: repeated, describe: 'K=V' })
+        .option('build-arg', {
+          type: 'string',
+          requiresArg: true,
+          default: [] as string[],
+          coerce: repeated,
+          describe: 'K=V',
+        })
         .option('cache', {
           type: 'boolean',
           default: true,
@@ -75,15 +87,22 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         })
         .option('log-file', {
           type: 'string',
+          requiresArg: true,
           describe: 'write the full output of every step (prefixed #STEP) to this file',
         })
-        .option('iidfile', { type: 'string', describe: 'write the image id (config digest) to this file' })
+        .option('iidfile', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'write the image id (config digest) to this file',
+        })
         .option('metadata-file', {
           type: 'string',
+          requiresArg: true,
           describe: 'write build metadata (digests, names) as JSON to this file',
         })
         .option('label', {
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe: 'K=V: a label for the image (repeatable)',
@@ -106,6 +125,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         })
         .option('secret', {
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe: 'id=ID,src=PATH: a secret for RUN --mount=type=secret',
@@ -113,10 +133,12 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         .option('jobs', {
           alias: 'j',
           type: 'number',
+          requiresArg: true,
           describe: 'stages built at the same time (default: cores)',
         })
         .option('cache-to', {
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe:
@@ -124,11 +146,12 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         })
         .option('cache-from', {
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe: 'import a build cache: type=registry,ref=REF | type=local,src=DIR (repeatable)',
         })
-        .option('target', { type: 'string', describe: 'stage to build' })
+        .option('target', { type: 'string', requiresArg: true, describe: 'stage to build' })
         .option('explain', {
           type: 'boolean',
           default: false,
@@ -156,17 +179,31 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         })
         .option('ssh', {
           type: 'string',
+          requiresArg: true,
           default: [] as string[],
           coerce: repeated,
           describe: 'ID[=SOCKET|KEY[,KEY]]: an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)',
         })
-        .option('memory', { type: 'string', describe: 'memory limit of each RUN step, e.g. 512m (cgroups)' })
+        .option('memory', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'memory limit of each RUN step, e.g. 512m (cgroups)',
+        })
         .option('pids-limit', {
           type: 'number',
+          requiresArg: true,
           describe: 'processes each RUN step may have at once (cgroups)',
         })
-        .option('cpus', { type: 'number', describe: 'CPU cores each RUN step may use, e.g. 1.5 (cgroups)' })
-        .option('step-timeout', { type: 'string', describe: 'time each RUN step may take, e.g. 10m, 90s' }),
+        .option('cpus', {
+          type: 'number',
+          requiresArg: true,
+          describe: 'CPU cores each RUN step may use, e.g. 1.5 (cgroups)',
+        })
+        .option('step-timeout', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'time each RUN step may take, e.g. 10m, 90s',
+        }),
     async (argv) => {
       const contextDir = resolve(argv.context);
       const dockerfile = resolve(argv.file ?? join(contextDir, 'Dockerfile'));

@@ -6,7 +6,14 @@ export function loadCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ root
   return cli.command(
     'load',
     'load images from a docker-archive or OCI-archive tar (plain or gzipped), verifying every blob',
-    (y) => y.option('input', { alias: 'i', type: 'string', demandOption: true, describe: 'archive file' }),
+    (y) =>
+      y.option('input', {
+        alias: 'i',
+        type: 'string',
+        requiresArg: true,
+        demandOption: true,
+        describe: 'archive file',
+      }),
     async (argv) => {
       const { loadImages } = await import('../../images-archive.js');
       for (const { image, names } of await loadImages({ root: argv.root, input: resolve(argv.input) })) {

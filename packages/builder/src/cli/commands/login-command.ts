@@ -24,10 +24,11 @@ export function loginCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
       (y) =>
         y
           .positional('server', { type: 'string', default: 'docker.io', describe: 'registry host[:port]' })
-          .option('username', { alias: 'u', type: 'string', describe: 'user name' })
+          .option('username', { alias: 'u', type: 'string', requiresArg: true, describe: 'user name' })
           .option('password', {
             alias: 'p',
             type: 'string',
+            requiresArg: true,
             describe: 'password (visible to other users: prefer --password-stdin)',
           })
           .option('password-stdin', {

@@ -12,10 +12,12 @@ export function pruneCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         .option('all', { type: 'boolean', default: false, describe: 'also drop the build cache' })
         .option('keep-storage', {
           type: 'string',
+          requiresArg: true,
           describe: 'evict least-recently-used build cache until blobs fit in SIZE (e.g. 10GB)',
         })
         .option('keep-duration', {
           type: 'string',
+          requiresArg: true,
           describe: 'drop build cache unused for longer than DUR (e.g. 24h, 7d)',
         }),
     async (argv) => {

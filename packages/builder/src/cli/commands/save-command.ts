@@ -9,7 +9,13 @@ export function saveCommand(cli: Argv<{ root: string }>, _io: CliIo): Argv<{ roo
     (y) =>
       y
         .positional('names', { type: 'string', array: true, demandOption: true })
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'archive file' })
+        .option('output', {
+          alias: 'o',
+          type: 'string',
+          requiresArg: true,
+          demandOption: true,
+          describe: 'archive file',
+        })
         .option('format', { choices: ['docker', 'oci'] as const, default: 'docker' as const })
         .option('media-types', {
           choices: ['oci', 'docker'] as const,
