@@ -13,6 +13,8 @@ export interface ImportRootfsOptions {
    * xattrs (`security.capability` included) go into the layer; without it, none do.
    */
   readonly readXattrs?: (dir: string) => Promise<DirectoryXattrs>;
+  /** SOURCE_DATE_EPOCH: file times later than it are written as it (as a build's layers are). */
+  readonly sourceDateEpoch?: number;
 }
 
 /**
@@ -28,12 +30,16 @@ export async function importRootfs(
 ): Promise<Layer> {
   if ((await stat(source)).isDirectory()) {
     const xattrs = opts.readXattrs ? await opts.readXattrs(source) : undefined;
-    return writeLayer(paths, layerChangesFromDirectory(source, xattrs));
+    return writeLayer(paths, layerChangesFromDirectory(source, xattrs), {
+      sourceDateEpoch: opts.sourceDateEpoch,
+    });
   }
   const scratch = join(paths.tmp, tempName());
   await mkdir(scratch);
   try {
-    return await writeLayer(paths, layerChangesFromTar(source, await isGzipFile(source), scratch));
+    return await writeLayer(paths, layerChangesFromTar(source, await isGzipFile(source), scratch), {
+      sourceDateEpoch: opts.sourceDateEpoch,
+    });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

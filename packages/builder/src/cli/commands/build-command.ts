@@ -11,6 +11,7 @@ import { combineReporters } from '../../progress/combine-reporters.js';
 import { layerStepNoter } from '../code-cache-note.js';
 import { ExplainSummary } from '../explain-summary.js';
 import { parseSsh } from '../parse-ssh.js';
+import { sourceDateEpochOf } from '../source-date-epoch.js';
 import { openSshAgents, stepSettings } from '../step-settings.js';
 
 /** Repeatable flags (`-t a -t b`) as a list; unlike yargs' `array`, they never swallow the positional CONTEXT. */
@@ -215,7 +216,6 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
         else if (process.env[kv] !== undefined) buildArgs.set(kv, process.env[kv] as string);
         else if (eq === 0) throw new BuilderError('INVALID_BUILD_ARG', `invalid --build-arg "${kv}"`);
       }
-      const epoch = process.env.SOURCE_DATE_EPOCH;
       const outputs = argv.output.map(parseOutputSpec);
       if (argv.push && !outputs.some((o) => o.type === 'registry')) outputs.push({ type: 'registry' });
       const logFile = argv['log-file'] === undefined ? undefined : resolve(argv['log-file']);
@@ -252,7 +252,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           pull: argv.pull,
           insecureRegistries: io.insecureRegistries,
           registryCaFiles: io.registryCaFiles,
-          sourceDateEpoch: epoch && /^\d+$/.test(epoch) ? Number(epoch) : undefined,
+          sourceDateEpoch: sourceDateEpochOf(process.env),
         },
         {
           reporter: combineReporters(progress.reporter, ...(argv.explain ? [summary] : []), layerStepNoter()),
