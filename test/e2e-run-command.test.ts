@@ -130,6 +130,17 @@ it('a SIGKILLed kiln run leaves no process and no mount behind', async () => {
   child.kill('SIGKILL');
   await until(() => hostProcesses('sleep 8765309') === '');
   expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(tmp.path);
+  // Its record stays until a command that lists containers to act on them removes it: `kiln du`
+  // only reads (the record is still there after it); `kiln ps` removes it. (Reaped first: a
+  // zombie still has the start time the record names, so it would count as running.)
+  if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+  const containers = join(root, 'kiln', 'containers');
+  const dead = readdirSync(containers).length;
+  expect(dead).toBeGreaterThan(0);
+  expect(kiln(root, ['du']).status).toBe(0);
+  expect(readdirSync(containers)).toHaveLength(dead);
+  expect(kiln(root, ['ps', '-a']).status).toBe(0);
+  expect(readdirSync(containers)).toHaveLength(dead - 1);
 });
 
 it('forwards SIGTERM, then escalates to SIGKILL after --stop-timeout', async () => {

@@ -25,7 +25,8 @@ export async function storeDiskUsage(root: string): Promise<DiskUsage> {
       unpacked = { count: unpacked.count + 1, bytes: unpacked.bytes + u.bytes };
     else temp = { count: temp.count + u.count, bytes: temp.bytes + u.bytes };
   }
-  // Containers' images are kept by prune (see prune.ts), so they count as images here too.
-  const pinned = (await listContainers(root)).map((c) => c.config.imageDigest);
+  // Containers' images are kept by prune (see prune.ts), so they count as images here too; a
+  // killed `--rm` container's do not (the next ps or prune removes it), and du leaves it be.
+  const pinned = (await listContainers(root, { reap: false })).map((c) => c.config.imageDigest);
   return { ...(await store.diskUsage(pinned)), unpackedLayers: unpacked, snapshotTemp: temp };
 }

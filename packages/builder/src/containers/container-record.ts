@@ -78,15 +78,20 @@ export interface ContainerEntry {
 
 /**
  * Every container of the store (directories without a readable config are skipped), oldest
- * first. A `--rm` container whose `kiln run` was killed is removed on the way (with its
- * anonymous volumes): nothing else would, and nobody can use it any more.
+ * first. A `--rm` container whose `kiln run` was killed is left out, and removed on the way
+ * (with its anonymous volumes) unless `reap` is false (`kiln du`, which only reads): nothing
+ * else would remove it, and nobody can use it any more.
  */
-export async function listContainers(root: string): Promise<ContainerEntry[]> {
+export async function listContainers(
+  root: string,
+  { reap = true }: { readonly reap?: boolean } = {},
+): Promise<ContainerEntry[]> {
   const entries: ContainerEntry[] = [];
   for (const id of await readdir(containersDir(root)).catch(() => [] as string[])) {
     if (!/^[0-9a-f]{64}$/.test(id)) continue;
     const entry = await readContainer(root, id).catch(() => undefined);
     if (entry?.config.autoRemove === true && entry.status.state === 'running' && !entry.live) {
+      if (!reap) continue;
       for (const v of entry.config.anonymousVolumes)
         await rm(join(volumesDir(root), v), { recursive: true, force: true });
       await rm(containerDir(root, id), { recursive: true, force: true });
