@@ -88,6 +88,15 @@ describe('global options without one usable value', () => {
   });
 });
 
+it('`kiln run` takes --root once too (it parses what follows `run` itself)', () => {
+  expect(run(['run', '--root', a, '--root', b, 'busybox', 'true'])).toEqual({
+    status: 1,
+    stdout: '',
+    stderr: "error: --root was given twice\nhint: see 'kiln run --help'\n",
+  });
+  expect(readdirSync(work)).toEqual([]);
+});
+
 describe("a command's option without its value", () => {
   // yargs would otherwise take `-t` at the end for '' (a build without a tag, silently) and
   // `--jobs` for NaN; docker says "flag needs an argument".

@@ -32,6 +32,13 @@ it('tells bind paths, named volumes and anonymous volumes apart in -v', () => {
   expect(parseVolumeFlag('/c')).toEqual({ type: 'volume', target: '/c', readonly: false });
 });
 
+it('takes --root once, with a path', () => {
+  expect(parseRunArgs(['--root', '/s', 'img'], {}).root).toBe('/s');
+  expect(() => parseRunArgs(['--root', '/a', '--root=/b', 'img'], {})).toThrow('--root was given twice');
+  expect(() => parseRunArgs(['--root=', 'img'], {})).toThrow('--root needs a path');
+  expect(() => parseRunArgs(['--root'], {})).toThrow('flag --root needs a value');
+});
+
 it('rejects unknown flags and a missing IMAGE', () => {
   expect(() => parseRunArgs(['--bogus', 'img'], {})).toThrow('unknown flag: --bogus');
   expect(() => parseRunArgs(['--rm'], {})).toThrow('requires at least 1 argument');

@@ -163,12 +163,17 @@ export function parseRunArgs(
     ...optional('name', last('name')),
     ...optional('stopSignal', last('stop-signal')),
   };
+  // As the global --root (global-options.ts): the store is not a flag whose last one wins.
+  const roots = list('root');
+  if (roots.length > 1)
+    throw invalid(`--root was given ${roots.length === 2 ? 'twice' : `${roots.length} times`}`);
+  if (roots[0] === '') throw invalid('--root needs a path');
   return {
     options,
     interactive: bools.has('i'),
     stopTimeout: timeout,
     help,
-    ...optional('root', last('root')),
+    ...optional('root', roots[0]),
   };
 }
 
