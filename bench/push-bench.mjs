@@ -12,12 +12,12 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, createWriteStream, openSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib/processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const kilnBin = join(here, '..', 'node_modules', '.bin', 'kiln');
@@ -144,14 +144,6 @@ async function repush(root, tag, work) {
     }
   }
   return out;
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** docker-registry on a loopback port, storage and access log under `dir`; removed on stop. */

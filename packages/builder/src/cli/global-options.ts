@@ -21,9 +21,7 @@ export interface GlobalOptions {
  */
 export function oneValue(flag: string, what: string): (value: unknown) => string {
   return (value) => {
-    if (Array.isArray(value)) {
-      throw new UsageError(`${flag} was given ${value.length === 2 ? 'twice' : `${value.length} times`}`);
-    }
+    if (Array.isArray(value)) throw new UsageError(givenTooOften(flag, value.length));
     return nonEmpty(value, flag, what);
   };
 }
@@ -34,6 +32,11 @@ export function oneValue(flag: string, what: string): (value: unknown) => string
  */
 export function everyValue(flag: string, what: string): (value: unknown) => string[] {
   return (value) => (Array.isArray(value) ? value : [value]).map((v: unknown) => nonEmpty(v, flag, what));
+}
+
+/** `FLAG was given twice` (or `N times`): of a flag that may come once, like `--root`. */
+export function givenTooOften(flag: string, times: number): string {
+  return `${flag} was given ${times === 2 ? 'twice' : `${times} times`}`;
 }
 
 function nonEmpty(value: unknown, flag: string, what: string): string {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { BuilderError } from '../builder-error.js';
+import { givenTooOften } from './global-options.js';
 import type { MountRequest, RunOptions } from '../containers/container-settings.js';
 
 /** `kiln run`'s own flags besides `RunOptions`. */
@@ -165,8 +166,7 @@ export function parseRunArgs(
   };
   // As the global --root (global-options.ts): the store is not a flag whose last one wins.
   const roots = list('root');
-  if (roots.length > 1)
-    throw invalid(`--root was given ${roots.length === 2 ? 'twice' : `${roots.length} times`}`);
+  if (roots.length > 1) throw invalid(givenTooOften('--root', roots.length));
   if (roots[0] === '') throw invalid('--root needs a path');
   return {
     options,
