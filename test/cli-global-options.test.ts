@@ -90,7 +90,7 @@ describe('global options without one usable value', () => {
 
 it('`kiln run` takes --root once too (it parses what follows `run` itself)', () => {
   expect(run(['run', '--root', a, '--root', b, 'busybox', 'true'])).toEqual({
-    status: 1,
+    status: 125,
     stdout: '',
     stderr: "error: --root was given twice\nhint: see 'kiln run --help'\n",
   });

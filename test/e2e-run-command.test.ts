@@ -55,6 +55,21 @@ it("runs the image's CMD and returns the container's exit code", () => {
   );
 });
 
+it("tells kiln's own failures (125) from the container's exit codes, as docker run", () => {
+  // A command's 1 is the command's; kiln failing to start it is 125.
+  expect(run(['--rm', 'hello:1', 'sh', '-c', 'exit 1']).status).toBe(1);
+  expect(run(['--rm', 'hello:1', 'no-such-command'])).toMatchObject({ status: 127 });
+  expect(run(['--rm', 'hello:1', '/etc'])).toMatchObject({ status: 126 });
+  const noImage = run(['--rm', 'no-such-image:1', 'true']);
+  expect(noImage.status).toBe(125);
+  expect(noImage.stderr).toContain('no-such-image:1');
+  expect(run(['--no-such-flag', 'hello:1', 'true'])).toEqual({
+    status: 125,
+    stdout: '',
+    stderr: "error: unknown flag: --no-such-flag\nhint: see 'kiln run --help'\n",
+  });
+});
+
 it('overrides env, user, workdir and entrypoint', () => {
   const envFile = join(tmp.path, 'env');
   writeFileSync(envFile, '# comment\nB=from-file\nA=overridden\n');

@@ -24,12 +24,30 @@ export async function exitCodeOf(work: () => Promise<unknown>, io: ProcessCliIo)
 export class UsageError extends Error {}
 
 /**
+ * kiln's own failure in a command whose exit code is otherwise another program's (`kiln run`
+ * passes the container's on): reported as `reason` would be, with `exitCode` instead of 1 or 2,
+ * so that a caller can tell kiln's failure from the program's (125, as `docker run`).
+ */
+export class OwnFailure extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly exitCode: number,
+  ) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
+}
+
+/**
  * Writes to stderr what a failed command's error means to the user and returns the exit code:
- * 2 for a {@link UsageError}, 1 for anything else, rendered by renderError (a code frame from
+ * 2 for a {@link UsageError}, an {@link OwnFailure}'s own code, 1 for anything else, rendered by renderError (a code frame from
  * the Dockerfile, the failed step's output, the hint). Only a failed command pays for loading the
  * renderer and, through it, the Dockerfile parser.
  */
 export async function reportFailure(err: unknown, io: CliIo): Promise<number> {
+  if (err instanceof OwnFailure) {
+    await reportFailure(err.reason, io);
+    return err.exitCode;
+  }
   if (err instanceof UsageError) {
     io.stderr(`kiln: ${err.message}\nRun 'kiln --help' for usage.\n`);
     return 2;
