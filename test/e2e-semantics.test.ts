@@ -92,4 +92,25 @@ describe('Dockerfile semantics', () => {
     const kept = build(context('ep2', 'FROM epbase:1\nCMD ["mine"]\nENTRYPOINT ["/bin/echo"]\n'), 'ep:2');
     expect(kept.config.Cmd).toEqual(['mine']);
   });
+  it('gives a stage on a base without PATH the default PATH, in its instructions and its image', () => {
+    // The test busybox sets no Env at all, as images made with `kiln import`.
+    const r = build(
+      context('path', 'FROM busybox\nENV PATH=/opt/bin:$PATH\nRUN mkdir -p /opt/bin && ls / > /listed\n'),
+      'path:1',
+    );
+    expect(r.config.Env).toEqual([
+      'PATH=/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ]);
+    expect(readFileSync(join(r.rootfs, 'listed'), 'utf8')).toContain('opt\n');
+    const scratch = build(context('path-scratch', 'FROM scratch\nLABEL a=b\n'), 'path:2');
+    expect(scratch.config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+    // A base's own PATH is kept as it is.
+    const own = build(context('path-own', 'FROM path:1\nRUN echo "$PATH" > /p\n'), 'path:3');
+    expect(own.config.Env).toEqual([
+      'PATH=/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    ]);
+    expect(readFileSync(join(own.rootfs, 'p'), 'utf8')).toBe(
+      '/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n',
+    );
+  });
 });

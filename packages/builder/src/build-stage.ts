@@ -2,7 +2,7 @@ import { parseDockerfile, type Dockerfile, type Instruction } from '@kiln/parser
 import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
 import { BuilderError } from './builder-error.js';
 import { stageIndexOf, type BuildGraph } from './plan/plan.js';
-import type { StageState } from './state/stage-state.js';
+import { withDefaultPath, type StageState } from './state/stage-state.js';
 import { executeInstruction, isVisibleStep } from './steps/execute-instruction.js';
 import type { StepContext } from './steps/step-context.js';
 
@@ -83,20 +83,22 @@ async function baseState(at: {
   const started = Date.now();
   ctx.reporter.event({ type: 'step-start', id, name: `${at.label} ${firstLine(stage.from.source)}` });
   let state: StageState;
-  if (stage.base.kind === 'scratch') state = scratchState();
+  if (stage.base.kind === 'scratch') state = withDefaultPath(scratchState());
   else if (stage.base.kind === 'stage') {
     const parent = deps.get(stage.base.index);
     if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
     state = { ...parent, args: new Map(), cmdSet: false };
   } else {
     const location = { file: df.file, ...stage.from.range.start };
-    state = imageState(
-      await resolveLocalImage(ctx.store, stage.base.ref, location, {
-        insecure: ctx.insecureRegistries,
-        caFiles: ctx.registryCaFiles,
-        signal: ctx.signal,
-        pull: ctx.pull,
-      }),
+    state = withDefaultPath(
+      imageState(
+        await resolveLocalImage(ctx.store, stage.base.ref, location, {
+          insecure: ctx.insecureRegistries,
+          caFiles: ctx.registryCaFiles,
+          signal: ctx.signal,
+          pull: ctx.pull,
+        }),
+      ),
     );
   }
   ctx.reporter.event({ type: 'step-done', id, seconds: (Date.now() - started) / 1000 });

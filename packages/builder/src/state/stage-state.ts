@@ -35,6 +35,17 @@ export function envMap(config: ImageConfig): Map<string, string> {
   return env;
 }
 
+/**
+ * The state with `PATH=DEFAULT_PATH` appended to the image's Env when the base sets no PATH, as
+ * BuildKit does for every stage built on an image or on scratch: the stage's instructions then
+ * see it (`ENV PATH=/opt/bin:$PATH` keeps the default) and the built image carries it.
+ */
+export function withDefaultPath(state: StageState): StageState {
+  if (envMap(state.config).has('PATH')) return state;
+  const Env = [...(state.config.config.Env ?? []), `PATH=${DEFAULT_PATH}`];
+  return { ...state, config: { ...state.config, config: { ...state.config.config, Env } } };
+}
+
 /** Variables visible to word expansion in a stage: its ARGs, overridden by its ENV. */
 export function expansionVars(state: StageState): Map<string, string> {
   return new Map([...state.args, ...envMap(state.config)]);
