@@ -630,17 +630,16 @@ static void resolve_user(const char *spec, struct ident *id) {
     id->gid = (gid_t)num;
     group_found = 1;
   }
-  id->groups[id->ngroups++] = id->gid;
   f = fopen("/etc/group", "re");
   if (f) {
     struct group *gr;
     while ((gr = fgetgrent(f))) {
-      if (group && !by_gid && strcmp(gr->gr_name, group) == 0) {
-        id->gid = gr->gr_gid;
-        id->groups[0] = gr->gr_gid;
+      if (group && !group_found && strcmp(gr->gr_name, group) == 0) {
+        id->gid = gr->gr_gid; /* the first entry of that name wins */
         group_found = 1;
       }
-      for (char **m = gr->gr_mem; *name && m && *m; m++) {
+      /* Supplementary groups come with USER alone, as runc's: USER name:group gives only that group. */
+      for (char **m = gr->gr_mem; !group && *name && m && *m; m++) {
         if (strcmp(*m, name) == 0 && id->ngroups < 256) id->groups[id->ngroups++] = gr->gr_gid;
       }
     }

@@ -78,6 +78,15 @@ it('sets the hostname, the user from /etc/passwd and the working directory', asy
   expect(r.stdout).toBe('buildbox\n1000\n1000 2000\n/work/dir\n');
 });
 
+it('gives USER name:group that group alone, and USER name its supplementary groups, as runc', async () => {
+  const groups = 'id -u; id -g; set -- $(grep ^Groups: /proc/self/status); shift; echo "$*"';
+  // bob is in "extra" (2000) in /etc/group; a group named in USER replaces them all.
+  expect((await run(groups, { user: 'bob' })).stdout).toBe('1000\n1000\n2000\n');
+  expect((await run(groups, { user: 'bob:bob' })).stdout).toBe('1000\n1000\n\n');
+  expect((await run(groups, { user: 'bob:extra' })).stdout).toBe('1000\n2000\n\n');
+  expect((await run(groups, { user: '1000:3000' })).stdout).toBe('1000\n3000\n\n');
+});
+
 it('isolates the network with network none', async () => {
   const r = await run('tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "', { network: 'none' });
   expect(r.stdout).toBe('lo\n');
