@@ -11,6 +11,8 @@
 
 extern int status_fd;
 
+/* seccomp.c: Docker's default seccomp answers for the calling process and what it execs. */
+void install_seccomp(void);
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* a + "/" + b into out, or a setup error when it does not fit. */
 void join(char *out, size_t cap, const char *a, const char *b);

@@ -673,7 +673,6 @@ static void drop_caps(void) {
   data[0].effective = data[0].permitted = (unsigned)keep;
   data[1].effective = data[1].permitted = (unsigned)(keep >> 32);
   if (syscall(SYS_capset, &hdr, data) < 0) die("capset: %s", strerror(errno));
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
 }
 
 /* ---------- run: the command ---------- */
@@ -780,6 +779,8 @@ static void container_init(struct run_opts *o) {
   char **env = build_env(o, &id);
   struct tty tty = {-1, -1};
   if (o->tty) tty_open(&tty);
+  /* Before the capabilities go: installing a filter without no_new_privs takes CAP_SYS_ADMIN. */
+  install_seccomp();
   drop_caps();
 
   install_forwarding(0);
