@@ -6,14 +6,18 @@ import type { CopyEntry } from './plan-copy.js';
 
 /**
  * Directories above the copied entries: kept as the image has them (same mode and owner), or
- * created root-owned 0755 when missing, so the layer is complete on its own.
+ * created 0755 when missing, so the layer is complete on its own; created ones belong to
+ * `owner` (`--chown`, as BuildKit's) or to root.
  */
 export async function parentDirs(
   entries: readonly CopyEntry[],
   lowers: readonly Digest[],
   ctx: StepContext,
-  location: ErrorLocation,
+  at: { readonly location: ErrorLocation; readonly owner?: { readonly uid: number; readonly gid: number } },
 ): Promise<CopyEntry[]> {
+  const { location } = at;
+  const uid = at.owner?.uid ?? 0;
+  const gid = at.owner?.gid ?? 0;
   // Every ancestor of an entry, then those no entry plans. Sibling entries share a parent, and
   // climbing stops at an ancestor seen before, so a directory of 20,000 files costs one dirname
   // and one lookup in a small set per file.
@@ -40,7 +44,7 @@ export async function parentDirs(
     out.push({
       header: found
         ? { ...found, path: dir }
-        : { path: dir, type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime },
+        : { path: dir, type: 'directory', mode: 0o755, uid, gid, size: 0, mtime },
     });
   }
   return out;

@@ -21,6 +21,11 @@ export interface CopyEntry {
 export interface CopyOwnership {
   readonly uid: number;
   readonly gid: number;
+  /**
+   * Keep each entry's own uid and gid instead (`COPY --from` without `--chown`: BuildKit keeps a
+   * stage's or image's owners; only the build context's files become 0:0).
+   */
+  readonly keepOwners?: boolean;
   /** Changes the permission bits of every entry when given (`--chmod`). */
   readonly chmod?: ChmodFn;
   /** `--exclude`: whether a path below a copied directory (relative to it) is left out. */
@@ -48,9 +53,10 @@ export async function resolveSource(tree: SourceTree, rel: string): Promise<Sour
 
 /**
  * Lists what copying `src` (an entry of `tree`) to the image path `dest` (root-relative) writes:
- * a file becomes `dest`; a directory's contents go below `dest`, recursively, in sorted order;
- * symlinks inside a directory are copied as symlinks. Ownership comes from `owner` (never from
- * the source), mtimes from the source files.
+ * a file becomes `dest`; a directory's contents go below `dest`, recursively, in sorted order,
+ * not the directory itself (`dest` is kept as the image has it, or created as any parent is:
+ * see parentDirs); symlinks inside a directory are copied as symlinks. Ownership comes from
+ * `owner` (from the source only with `keepOwners`), mtimes from the source files.
  */
 export async function planCopy(
   tree: SourceTree,
@@ -60,8 +66,6 @@ export async function planCopy(
 ): Promise<CopyEntry[]> {
   const out: CopyEntry[] = [];
   if (src.header.type === 'directory') {
-    // The image root itself is never an entry of a layer.
-    if (dest !== '') out.push({ header: retarget(src.header, dest, owner) });
     if (tree.walk) await walkAtOnce(tree.walk.bind(tree), src.header.path, dest, owner, out);
     else await walk(tree, { dir: src.header.path, rel: '' }, dest, owner, out);
   } else {
@@ -140,8 +144,8 @@ function retarget(h: FileHeader, path: string, owner: CopyOwnership): FileHeader
     path,
     type,
     mode: smallInt(mode),
-    uid: smallInt(owner.uid),
-    gid: smallInt(owner.gid),
+    uid: smallInt(owner.keepOwners ? h.uid : owner.uid),
+    gid: smallInt(owner.keepOwners ? h.gid : owner.gid),
     size: smallInt(h.size),
     mtime: h.mtime,
   };

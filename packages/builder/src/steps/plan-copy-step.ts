@@ -9,6 +9,7 @@ import type { ContextReads } from '../copy/context-reads.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
 import { parentDirs } from '../copy/parent-dirs.js';
 import { planCopy, resolveSource, type CopyEntry, type CopyOwnership } from '../copy/plan-copy.js';
+import { resolveInImage } from '../copy/resolve-in-image.js';
 import { contextTree, stageTree, type SourceTree } from '../copy/source-tree.js';
 import { patternMatcher } from '../context/context-filter.js';
 import type { StageState } from '../state/stage-state.js';
@@ -67,16 +68,19 @@ export async function planCopyStep(
   ctx: StepContext,
   io: { readonly scratch: () => Promise<string>; readonly reads?: ContextReads },
 ): Promise<PlannedCopy> {
-  const { ins, word, location, vars, sources, destWord, dest, checksum } = req;
+  const { ins, word, location, vars, sources, destWord, checksum } = req;
   const at = { ins, file: ctx.file, escape: ctx.escape };
   const lowers = await prepareLayers(state, ctx);
+  // Where the destination really is: through the image's links (`/bin` → `/usr/bin`).
+  const dest = `/${await resolveInImage(rel(req.dest), (p) => ctx.snapshotter.stat(lowers, p), location)}`;
   const excludes =
     ins.exclude.length > 0 ? patternMatcher(ins.exclude.map((p) => expandInStage(p, vars, at))) : undefined;
-  const owner = {
+  const from = req.from === undefined ? undefined : await sourceStage(req.from, ctx, location);
+  const owner: CopyOwnership = {
     ...(await resolveOwnership(ins, { lowers, ctx, location, vars })),
     ...(excludes ? { excludes } : {}),
+    ...(from && ins.chown === undefined ? { keepOwners: true } : {}),
   };
-  const from = req.from === undefined ? undefined : await sourceStage(req.from, ctx, location);
   const tree: SourceTree = from
     ? stageTree(await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)))
     : contextTree(ctx.contextDir, ctx.contextFilter, io.reads);
@@ -89,6 +93,9 @@ export async function planCopyStep(
 
   const planned: CopyEntry[] = ins.heredocs.map((h) => heredocEntry(h, target(h.name), owner, vars, ctx));
   const archives: PlannedArchive[] = [];
+  // Directories whose contents a directory source fills: they exist after the step even when
+  // the source is empty, as the image has them or created as parents are.
+  const filled: string[] = [];
   for (const source of sources) {
     if (ins.kind === 'add' && URL_RE.test(source)) {
       const d = await download(source, await io.scratch(), ctx.signal, checksum).catch((cause: unknown) => {
@@ -157,13 +164,14 @@ export async function planCopyStep(
         : entry.header.type !== 'directory' && destIsDir
           ? posix.join(dest, posix.basename(m.rel))
           : dest;
+      if (entry.header.type === 'directory' && rel(to) !== '') filled.push(rel(to));
       planned.push(...(await planCopy(tree, entry, rel(to), owner)));
     }
   }
-  // Archives extract into dest: its parents must exist like those of any copied entry.
-  const anchors: CopyEntry[] = archives.map((a) => ({
+  // Archives extract into dest: it must exist like the parents of any copied entry.
+  const anchors: CopyEntry[] = [...archives.map((a) => a.dest), ...filled].map((dir) => ({
     header: {
-      path: posix.join(a.dest, '.archive'),
+      path: posix.join(dir, '.anchor'),
       type: 'file',
       mode: 0,
       uid: 0,
@@ -173,7 +181,10 @@ export async function planCopyStep(
     },
   }));
   // concat, not spreads: spreading 20,000 entries costs milliseconds on a cold start.
-  const parents = await parentDirs(planned.concat(anchors), lowers, ctx, location);
+  const parents = await parentDirs(planned.concat(anchors), lowers, ctx, {
+    location,
+    ...(ins.chown === undefined ? {} : { owner }),
+  });
   const entries = parents.concat(planned);
   const { digest: contents, files, bytes } = await contentDigests(entries, ctx.statCache);
   const archiveDigests = await Promise.all(

@@ -3,6 +3,7 @@ import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { parentDirs } from '../copy/parent-dirs.js';
 import { copyChanges } from '../copy/plan-copy.js';
+import { resolveInImage } from '../copy/resolve-in-image.js';
 import type { StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
 import { applyMetadata } from './apply-metadata.js';
@@ -24,18 +25,27 @@ export async function workdirInstruction(
   const dir = (next.config.config.WorkingDir ?? '/').replace(/^\/+/, '');
   if (dir === '') return next;
   const lowers = await prepareLayers(state, ctx);
-  const existing = await ctx.snapshotter.stat(lowers, dir);
-  // A symlink is taken as the directory it points to, as a path lookup would.
-  if (existing?.type === 'directory' || existing?.type === 'symlink') return next;
   const location = locationOf(ins, ctx.file);
+  // Through the image's links, as a path lookup would (`/lib/app` is `usr/lib/app` on Debian).
+  const real = await resolveInImage(dir, (p) => ctx.snapshotter.stat(lowers, p), location);
+  const existing = real === '' ? undefined : await ctx.snapshotter.stat(lowers, real);
+  if (real === '' || existing?.type === 'directory') return next;
   if (existing)
     throw new BuilderError('INVALID_INSTRUCTION', `WORKDIR /${dir} exists and is not a directory`, {
       location,
     });
   const anchor = {
-    header: { path: `${dir}/.`, type: 'file' as const, mode: 0, uid: 0, gid: 0, size: 0, mtime: new Date(0) },
+    header: {
+      path: `${real}/.`,
+      type: 'file' as const,
+      mode: 0,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: new Date(0),
+    },
   };
-  const dirs = await parentDirs([anchor], lowers, ctx, location);
+  const dirs = await parentDirs([anchor], lowers, ctx, { location });
   // The layer step records its own history entry (with a layer) in place of the metadata one.
   const withoutEntry = { ...next, config: { ...next.config, history: state.config.history } };
   const createdBy = `WORKDIR /${dir}`;
