@@ -525,9 +525,14 @@ static void setup_rootfs(struct run_opts *o) {
   join(resolv, sizeof resolv, st, "resolv.conf");
   join(hostname, sizeof hostname, st, "hostname");
   if (mkdir(rootfs, 0755) < 0) die("mkdir: %s", strerror(errno));
-  copy_file("/etc/hosts", hosts);
+  /* BuildKit's hosts file rather than the host's (whose names mean nothing inside): localhost,
+   * and the step's hostname, so that `sudo` or `hostname -f` can resolve it. */
+  int fd = open(hosts, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || dprintf(fd, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", o->hostname) < 0)
+    die("write %s: %s", hosts, strerror(errno));
+  close(fd);
   copy_file("/etc/resolv.conf", resolv);
-  int fd = open(hostname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = open(hostname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || dprintf(fd, "%s\n", o->hostname) < 0) die("write %s: %s", hostname, strerror(errno));
   close(fd);
   prepare_mounts(o->mounts, o->n_mounts, st);
