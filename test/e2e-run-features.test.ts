@@ -38,6 +38,22 @@ describe('RUN --mount', () => {
     expect(existsSync(join(rootfs, 'var', 'cache', 'app'))).toBe(false);
   });
 
+  it('keeps one cache per id and owner, so a step as another user gets a cache of its own', () => {
+    const ctx = context(
+      'cache-owner',
+      [
+        'FROM busybox',
+        'RUN --mount=type=cache,id=shared,target=/c touch /c/by-root && ls /c > /root-saw',
+        'USER 1000:1000',
+        'RUN --mount=type=cache,id=shared,target=/c,uid=1000,gid=1000 touch /c/by-user && ls /c > /tmp/user-saw && stat -c %u:%g /c > /tmp/owner',
+      ].join('\n'),
+    );
+    const { rootfs } = build(ctx);
+    expect(readFileSync(join(rootfs, 'root-saw'), 'utf8')).toBe('by-root\n');
+    expect(readFileSync(join(rootfs, 'tmp', 'user-saw'), 'utf8')).toBe('by-user\n');
+    expect(readFileSync(join(rootfs, 'tmp', 'owner'), 'utf8')).toBe('1000:1000\n');
+  });
+
   it('gives a secret to the step only, as a file and as an env var', () => {
     const secret = join(tmp.path, 'token.txt');
     writeFileSync(secret, 's3cret-value\n');

@@ -87,7 +87,11 @@ export async function planRunMounts(
           gid: int(expand(m.gid), 10, 'gid'),
           mode: int(expand(m.mode), 8, 'mode'),
         };
-        const dir = await ctx.snapshotter.cacheDir(id);
+        // One cache per id and owner, as BuildKit's (whose cache with uid/gid/mode starts from a
+        // directory made with them): a step as another user does not get a cache it cannot write.
+        const given = defined(owner);
+        const instance = Object.keys(given).length === 0 ? id : `${id}\0${JSON.stringify(given)}`;
+        const dir = await ctx.snapshotter.cacheDir(instance);
         caches.push({ id, dir });
         mounts.push({
           type: 'cache',
