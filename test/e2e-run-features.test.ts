@@ -91,6 +91,38 @@ describe('RUN --mount', () => {
     expect(readFileSync(join(changed.rootfs, 'a'), 'utf8')).toBe('two\n');
   });
 
+  it('binds another stage’s or image’s files with from=, read-only unless rw, and rebuilds when they change', () => {
+    const dockerfile = (version: string): string =>
+      [
+        'FROM busybox AS builder',
+        'RUN mkdir -p /out/sub && echo one > /out/a && ln -s a /out/link && chown 7:8 /out/sub',
+        `RUN echo ${version} > /out/sub/b`,
+        'FROM busybox',
+        'RUN --mount=type=bind,from=builder,source=/out,target=/in cat /in/a /in/sub/b /in/link > /got \\',
+        '  && stat -c %u:%g /in/sub > /owner && (touch /in/new 2>/dev/null && echo rw > /ro || echo ro > /ro)',
+        'RUN --mount=type=bind,from=builder,source=/out,target=/in,rw echo x > /in/a && cat /in/a > /wrote',
+        'RUN --mount=type=bind,from=builder,source=/out/a,target=/one cat /one > /file',
+        'RUN --mount=type=bind,from=busybox,source=/bin,target=/img ls /img/busybox > /image',
+      ].join('\n');
+    const ctx = context('bind-from', dockerfile('two'));
+    const first = build(ctx);
+    const read = (p: string): string => readFileSync(join(first.rootfs, p), 'utf8');
+    expect(read('got')).toBe('one\ntwo\none\n');
+    expect(read('owner')).toBe('7:8\n');
+    expect(read('ro')).toBe('ro\n');
+    expect(read('wrote')).toBe('x\n');
+    expect(read('file')).toBe('one\n');
+    expect(read('image')).toBe('/img/busybox\n');
+    expect(existsSync(join(first.rootfs, 'in'))).toBe(false);
+    // The rw write went nowhere: the next step saw the stage's file as it was.
+    expect(build(ctx).stderr).toContain('CACHED');
+    writeFileSync(join(ctx, 'Dockerfile'), dockerfile('three'));
+    const changed = build(ctx);
+    expect(readFileSync(join(changed.rootfs, 'got'), 'utf8')).toBe('one\nthree\none\n');
+    // Nothing of the linked trees is left in the store's temporary directory.
+    expect(readdirSync(join(root, 'kiln', 'tmp'))).toEqual([]);
+  });
+
   it('mounts a tmpfs that leaves nothing behind', () => {
     const ctx = context(
       'tmpfs',

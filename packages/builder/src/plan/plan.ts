@@ -12,7 +12,7 @@ export interface StagePlan {
     | { readonly kind: 'image'; readonly ref: string }
     | { readonly kind: 'stage'; readonly index: number };
   readonly instructions: readonly Instruction[];
-  /** Earlier stages this one needs: its base stage and every `COPY --from=<stage>`. */
+  /** Earlier stages this one needs: its base stage, every `COPY --from=<stage>` and `RUN --mount=type=bind,from=<stage>`. */
   readonly deps: readonly number[];
 }
 
@@ -43,8 +43,14 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
     const base = resolveBase(current.from, names, globalArgs, df);
     const deps = new Set<number>(base.kind === 'stage' ? [base.index] : []);
     for (const ins of current.instructions) {
-      if ((ins.kind === 'copy' || ins.kind === 'add') && ins.from !== undefined) {
-        const dep = stageIndexOf(ins.from, names, index);
+      const froms =
+        (ins.kind === 'copy' || ins.kind === 'add') && ins.from !== undefined
+          ? [ins.from]
+          : ins.kind === 'run'
+            ? ins.mounts.flatMap((m) => (m.type === 'bind' && m.from !== undefined ? [m.from] : []))
+            : [];
+      for (const from of froms) {
+        const dep = stageIndexOf(from, names, index);
         if (dep !== undefined) deps.add(dep);
       }
     }

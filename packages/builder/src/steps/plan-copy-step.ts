@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
 import { chompHeredoc, type Copy, type Heredoc } from '@kiln/parser';
 import { MergedTree } from '@kiln/runner-native';
-import { imageState, resolveLocalImage } from '../base/initial-state.js';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { archiveKind, download, type ArchiveKind } from '../copy/add-sources.js';
 import { contentDigests, fileDigest } from '../copy/content-digest.js';
@@ -16,6 +15,7 @@ import type { StageState } from '../state/stage-state.js';
 import { expandInStage } from './expand-in-stage.js';
 import { prepareLayers } from './prepare-layers.js';
 import { resolveOwnership } from './resolve-ownership.js';
+import { sourceStage } from './source-stage.js';
 import type { StepContext } from './step-context.js';
 
 /** A local archive ADD extracts into `dest` (root-relative). */
@@ -231,24 +231,6 @@ function heredocEntry(
     },
     content,
   };
-}
-
-/** The stage or image a `--from` names, with a label for messages and its cache key. */
-async function sourceStage(
-  ref: string,
-  ctx: StepContext,
-  location: ErrorLocation,
-): Promise<{ state: StageState; label: string; key: string }> {
-  const stage = ctx.fromStage?.(ref);
-  if (stage) return { state: stage, label: `stage ${ref}`, key: stage.key };
-  const state = imageState(
-    await resolveLocalImage(ctx.store, ref, location, {
-      insecure: ctx.insecureRegistries,
-      caFiles: ctx.registryCaFiles,
-      signal: ctx.signal,
-    }),
-  );
-  return { state, label: `image ${ref}`, key: state.key };
 }
 
 /**

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { chompHeredoc, type Run } from '@kiln/parser';
 import { runStep } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
+import { scratchDir } from '../copy/add-sources.js';
 import { PROXY_ARGS } from '../plan/predefined-args.js';
 import { planRunMounts } from './run-mounts.js';
 import { cacheKey } from '../cache/cache-key.js';
@@ -80,7 +81,11 @@ export async function runInstruction(
       const lowers = await prepareLayers(state, ctx);
       for (const c of planned.caches) await ctx.cacheMounts?.seed(c.id, c.dir, ctx.store, ctx.signal);
       const snapshot = await ctx.snapshotter.prepare(lowers);
+      let scratch: Promise<{ path: string; remove: () => Promise<void> }> | undefined;
       try {
+        const mounts = await planned.materialize(
+          async () => (await (scratch ??= scratchDir(ctx.store.root))).path,
+        );
         const tail = new OutputTail(OUTPUT_TAIL_BYTES);
         const sink = (stream: 'stdout' | 'stderr'): Writable =>
           new Writable({
@@ -99,7 +104,7 @@ export async function runInstruction(
             user,
             network,
             hostname: 'kiln',
-            mounts: planned.mounts,
+            mounts,
             limits: ctx.stepLimits,
             timeout: ctx.stepTimeout,
           },
@@ -122,6 +127,7 @@ export async function runInstruction(
           await ctx.snapshotter.adoptUpper(snapshot, layer.diffId);
       } finally {
         await snapshot.release();
+        if (scratch) await (await scratch).remove();
       }
     },
   });

@@ -1,12 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { Mount, Run } from '@kiln/parser';
 import type { RunMount } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { contentDigest } from '../copy/content-digest.js';
+import { MergedTree } from '@kiln/runner-native';
+import { linkTree } from '../copy/link-tree.js';
 import { planCopy, resolveSource } from '../copy/plan-copy.js';
-import { contextTree } from '../copy/source-tree.js';
+import { contextTree, stageTree, type SourceEntry, type SourceTree } from '../copy/source-tree.js';
 import { expandInStage } from './expand-in-stage.js';
+import { prepareLayers } from './prepare-layers.js';
+import { sourceStage } from './source-stage.js';
 import { planSshMount } from './ssh-mount.js';
 import type { StepContext } from './step-context.js';
 
@@ -21,6 +25,12 @@ export interface PlannedMounts {
   readonly caches: readonly { readonly id: string; readonly dir: string }[];
   /** The target of the first ssh mount, for the step's SSH_AUTH_SOCK (derived from the key's parts). */
   readonly sshAuthSock?: string;
+  /**
+   * The mounts as the step gets them, made only when it runs: a directory bound `from=` another
+   * stage or image is linked together below the directory `scratch()` gives first (see
+   * linkTree; the caller removes that directory after the step).
+   */
+  readonly materialize: (scratch: () => Promise<string>) => Promise<readonly RunMount[]>;
 }
 
 const BYTES: Record<string, number> = {
@@ -36,7 +46,8 @@ const BYTES: Record<string, number> = {
 
 /**
  * Turns `RUN --mount=` specs into runner mounts, as BuildKit means them: bind sources from the
- * build context (read-only unless `rw`, whose writes are discarded), cache dirs persistent per id
+ * build context or, with `from=`, from another stage or image (read-only unless `rw`, whose
+ * writes are discarded), cache dirs persistent per id
  * (default: the target), tmpfs, and secrets given with `--secret id=…,src=…`. Relative targets
  * are taken from the working directory.
  */
@@ -55,10 +66,11 @@ export async function planRunMounts(
   const caches: { id: string; dir: string }[] = [];
   let sshCount = 0;
   let sshAuthSock: string | undefined;
+  const linked: { readonly index: number; readonly tree: SourceTree; readonly dir: SourceEntry }[] = [];
   for (const m of ins.mounts) {
     const rawTarget = expand(m.target);
     const target = rawTarget === undefined ? undefined : posix.resolve(at.cwd, rawTarget);
-    if (m.from !== undefined && m.type !== 'secret') {
+    if (m.from !== undefined && m.type !== 'secret' && m.type !== 'bind') {
       throw new BuilderError('UNSUPPORTED', `RUN --mount type=${m.type},from=… is not supported yet`, {
         location,
       });
@@ -67,6 +79,20 @@ export async function planRunMounts(
       case 'bind': {
         if (!target) throw fail('a bind mount needs target=');
         const source = posix.normalize(`/${expand(m.source) ?? '.'}`).slice(1);
+        const fromRef = expand(m.from);
+        if (fromRef !== undefined) {
+          // Another stage's or image's files: its key stands for all of them.
+          const from = await sourceStage(fromRef, ctx, location);
+          const tree = stageTree(
+            await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)),
+          );
+          const entry = await resolveSource(tree, source);
+          if (!entry) throw fail(`bind mount source "/${source}" not found in ${from.label}`);
+          if (entry.header.type === 'directory') linked.push({ index: mounts.length, tree, dir: entry });
+          mounts.push({ type: 'bind', source: entry.hostPath, target, readwrite: !m.readOnly });
+          keyParts.push({ type: 'bind', from: from.key, source, target, readwrite: !m.readOnly });
+          break;
+        }
         const tree = contextTree(ctx.contextDir, ctx.contextFilter);
         const entry = await resolveSource(tree, source);
         if (!entry) throw fail(`bind mount source "${source || '.'}" not found in the build context`);
@@ -146,7 +172,17 @@ export async function planRunMounts(
       }
     }
   }
-  return { mounts, keyParts, secretEnv, caches, sshAuthSock };
+  const materialize = async (scratch: () => Promise<string>): Promise<readonly RunMount[]> => {
+    if (linked.length === 0) return mounts;
+    const out = [...mounts];
+    for (const { index, tree, dir } of linked) {
+      const at = join(await scratch(), `bind-from-${index}`);
+      await linkTree(tree, dir, at);
+      out[index] = { ...mounts[index], source: at } as RunMount;
+    }
+    return out;
+  };
+  return { mounts, keyParts, secretEnv, caches, sshAuthSock, materialize };
 
   function int(v: string | undefined, radix: number, what: string): number | undefined {
     if (v === undefined) return undefined;
