@@ -4,7 +4,7 @@
 # Idempotent: a second run installs nothing and rebuilds from the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-packages.sh busybox-static gcc make libc6-dev uidmap
+bash scripts/ensure-packages.sh busybox-static gcc make libc6-dev uidmap bzip2 xz-utils zstd
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run -s build
 kiln=node_modules/.bin/kiln

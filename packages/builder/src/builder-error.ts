@@ -24,7 +24,8 @@ export type BuilderErrorCode =
   | 'CONTAINER_NOT_FOUND'
   | 'CONTAINER_RUNNING'
   | 'NAME_IN_USE'
-  | 'CONTEXT_CHANGED';
+  | 'CONTEXT_CHANGED'
+  | 'MISSING_TOOL';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -19,20 +19,23 @@ const TYPES: Partial<Record<tar.Header['type'], FileType>> = {
   fifo: 'fifo',
 };
 
+/** Where layerChangesFromTar reads a tar: a file, or a function opening a stream of one. */
+export type TarSource = string | (() => Readable);
+
 /**
- * Re-reads a tar (or, if `gzip`, tar.gz) file as a changeset. Paths are normalised ("./a/" →
- * "a"); absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH. File
- * contents are spilled to numbered files in `scratchDir` (which the caller creates and removes),
- * because the changeset's consumer opens them after the whole archive has been read. PAX
- * `SCHILY.xattr.*` records become `xattrs` with their raw bytes (see TarXattrScanner).
+ * Re-reads a tar (or, if `gzip`, tar.gz) as a changeset. Paths are normalised ("./a/" → "a");
+ * absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH. File contents
+ * are spilled to numbered files in `scratchDir` (which the caller creates and removes), because
+ * the changeset's consumer opens them after the whole archive has been read. PAX `SCHILY.xattr.*` records become `xattrs` with their raw bytes (see
+ * TarXattrScanner). A stream `source` is read to its end or destroyed; its errors reject.
  */
 export async function* layerChangesFromTar(
-  tarPath: string,
+  source: TarSource,
   gzip: boolean,
   scratchDir: string,
 ): AsyncGenerator<FsChange> {
   const extract = tar.extract();
-  const source = createReadStream(tarPath);
+  const input = typeof source === 'string' ? createReadStream(source) : source();
   const scanner = new TarXattrScanner();
   const scan = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
@@ -41,7 +44,7 @@ export async function* layerChangesFromTar(
     },
   });
   const feeding = (
-    gzip ? pipeline(source, createGunzip(), scan, extract) : pipeline(source, scan, extract)
+    gzip ? pipeline(input, createGunzip(), scan, extract) : pipeline(input, scan, extract)
   ).catch((err: unknown) => err);
   let n = 0;
   for await (const entry of extract) {

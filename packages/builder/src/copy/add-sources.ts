@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { FsChange } from '@kiln/oci';
-import { layerChangesFromTar } from '@kiln/layer-store';
 
 /** A private scratch directory under the store's temp dir; named so a killed build's is cleaned. */
 export async function scratchDir(storeRoot: string): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -75,44 +73,4 @@ function fetchFollowing(url: string, signal: AbortSignal, hops = 0): Promise<Inc
     });
     req.on('error', reject);
   });
-}
-
-export type ArchiveKind = 'tar' | 'tar+gzip';
-
-/**
- * Whether a file is an archive ADD extracts, by content as Docker does: gzip-compressed (then
- * assumed to hold a tar) or a plain tar (ustar magic at offset 257). Other compressions are
- * copied as files (not supported yet).
- */
-export async function archiveKind(path: string): Promise<ArchiveKind | undefined> {
-  const fh = await open(path, 'r');
-  try {
-    const { bytesRead, buffer } = await fh.read(Buffer.alloc(263), 0, 263, 0);
-    if (bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return 'tar+gzip';
-    if (bytesRead >= 262 && buffer.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
-    return undefined;
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * The entries of an archive placed under `dest` (root-relative), owners from the archive unless
- * `owner` is given. Contents are spilled into `scratch`, which the caller removes after use.
- */
-export async function* archiveChanges(
-  archive: { readonly path: string; readonly kind: ArchiveKind },
-  dest: string,
-  scratch: string,
-  owner?: { readonly uid: number; readonly gid: number },
-): AsyncGenerator<FsChange> {
-  for await (const change of layerChangesFromTar(archive.path, archive.kind === 'tar+gzip', scratch)) {
-    if (change.kind !== 'upsert') continue;
-    const h = change.header;
-    const path = dest === '' ? h.path : posix.join(dest, h.path);
-    const linkname =
-      h.type === 'link' && h.linkname !== undefined ? posix.join(dest, h.linkname) : h.linkname;
-    const header = { ...h, path, ...(linkname !== undefined ? { linkname } : {}), ...(owner ?? {}) };
-    yield { ...change, header };
-  }
 }

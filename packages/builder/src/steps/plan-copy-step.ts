@@ -2,7 +2,8 @@ import { posix } from 'node:path';
 import { chompHeredoc, type Copy, type Heredoc } from '@kiln/parser';
 import { MergedTree } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
-import { archiveKind, download, type ArchiveKind } from '../copy/add-sources.js';
+import { download } from '../copy/add-sources.js';
+import { archiveKind, type ArchiveKind } from '../copy/archive-kind.js';
 import { contentDigests, fileDigest } from '../copy/content-digest.js';
 import type { ContextReads } from '../copy/context-reads.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
@@ -109,7 +110,7 @@ export async function planCopyStep(
         );
       });
       // URLs are not extracted unless --unpack=true, as in Docker.
-      const kind = ins.unpack === true ? await archiveKind(d.path) : undefined;
+      const kind = ins.unpack === true ? await archiveKind(d.path, location) : undefined;
       if (kind) archives.push({ path: d.path, kind, dest: rel(dest) });
       else {
         const header = {
@@ -151,7 +152,7 @@ export async function planCopyStep(
     for (const { m, entry } of found) {
       const kind =
         ins.kind === 'add' && ins.unpack !== false && entry.header.type === 'file'
-          ? await archiveKind(entry.hostPath)
+          ? await archiveKind(entry.hostPath, location)
           : undefined;
       if (kind) {
         archives.push({ path: entry.hostPath, kind, dest: rel(dest) });

@@ -1,6 +1,6 @@
 import type { Digest, FsChange } from '@kiln/oci';
 import type { ErrorLocation } from '../builder-error.js';
-import { archiveChanges } from '../copy/add-sources.js';
+import { archiveChanges } from '../copy/archive-changes.js';
 import { contextCheck } from '../copy/context-check.js';
 import { unchangedLinker } from '../copy/link-unchanged.js';
 import { copyChanges, type CopyEntry } from '../copy/plan-copy.js';
