@@ -10,16 +10,19 @@ import {
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildUnpackedOk, kiln, run, tempDir, writeContext } from './support/kiln.js';
+import { buildUnpacked, buildUnpackedOk, kiln, run, tempDir, writeContext } from './support/kiln.js';
 
 // ADD of local archives as BuildKit does it (each case was compared with Docker 20.10's
 // BuildKit): a file is unpacked only when it decompresses to a tar, in any of the compressions
-// the Dockerfile reference lists (zstd too, as newer Docker).
+// the Dockerfile reference lists (zstd too, as newer Docker); member names are cleaned into the
+// destination.
 
 const tmp = tempDir('kiln-add-archives-');
 const root = join(tmp.path, 'store');
 afterAll(() => tmp.cleanup());
 
+const build = (ctx: string): ReturnType<typeof buildUnpacked> =>
+  buildUnpacked(root, tmp.path, ctx, { tag: 'archives:t' });
 const buildOk = (ctx: string): ReturnType<typeof buildUnpackedOk> =>
   buildUnpackedOk(root, tmp.path, ctx, { tag: 'archives:t' });
 const sh = (cwd: string, script: string): void => void run('bash', ['-c', `cd '${cwd}' && ${script}`]);
@@ -89,5 +92,42 @@ describe('ADD of a local file', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('Dockerfile:2:1: ADD needs the "xz" program to unpack');
     expect(r.stderr).toContain('apt-get install xz-utils');
+  });
+
+  it('cleans member names as BuildKit does: "../x", "/abs/x" and "./a/../../b" land inside dest', () => {
+    const ctx = writeContext(
+      tmp.path,
+      'odd-names',
+      'FROM scratch\nADD dotdot.tar /t/\nADD abs.tar /t/\nADD mid.tar /t/\n',
+    );
+    const files = join(tmp.path, 'odd-names-src');
+    mkdirSync(files);
+    sh(files, 'echo esc > escape.txt && echo abs > file.txt && ln file.txt hl && echo b > b');
+    // -P keeps what GNU tar would strip; the hardlink's target is rewritten like its name.
+    sh(files, `tar -cPf '${ctx}/dotdot.tar' --transform='s,^,../../,' escape.txt`);
+    sh(files, `tar -cPf '${ctx}/abs.tar' --transform='s,^,/abs/,' file.txt hl`);
+    sh(files, `tar -cPf '${ctx}/mid.tar' --transform='s,^,./a/../../,' b`);
+    const { rootfs } = buildOk(ctx);
+    expect(readFileSync(join(rootfs, 't', 'escape.txt'), 'utf8')).toBe('esc\n');
+    expect(readFileSync(join(rootfs, 't', 'abs', 'file.txt'), 'utf8')).toBe('abs\n');
+    expect(lstatSync(join(rootfs, 't', 'abs', 'hl')).ino).toBe(
+      lstatSync(join(rootfs, 't', 'abs', 'file.txt')).ino,
+    );
+    expect(readFileSync(join(rootfs, 't', 'b'), 'utf8')).toBe('b\n');
+    expect(existsSync(join(rootfs, 'escape.txt'))).toBe(false);
+    expect(existsSync(join(rootfs, 'abs'))).toBe(false);
+  });
+
+  it('refuses a member beneath a symlink of the same archive (lnk -> /etc, lnk/pwned)', () => {
+    const ctx = writeContext(tmp.path, 'symlink-escape', 'FROM scratch\nADD sym.tar /t/\n');
+    const files = join(tmp.path, 'symlink-escape-src');
+    mkdirSync(join(files, 'd'), { recursive: true });
+    sh(
+      files,
+      `ln -s /etc lnk && echo x > d/pwned && tar -cPf '${ctx}/sym.tar' --transform='s,^d/,lnk/,' lnk d/pwned`,
+    );
+    const r = build(ctx);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('lies beneath "t/lnk", a symlink in the same layer');
   });
 });

@@ -14,4 +14,4 @@ export { directoryUsage, type StoreUsage, type Usage } from './disk-usage.js';
 export type { StoreSettings } from './store-settings.js';
 export type { LayerCompression } from './recompress-image.js';
 export { writeTarArchive, type WriteTarArchiveOptions } from './write-tar-archive.js';
-export { layerChangesFromTar, type TarSource } from './layer-changes-from-tar.js';
+export { layerChangesFromTar, type TarNameOptions, type TarSource } from './layer-changes-from-tar.js';

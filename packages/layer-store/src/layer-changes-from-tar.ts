@@ -6,7 +6,7 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { TarXattrScanner, type FileType, type FsChange } from '@kiln/oci';
 import { LayerStoreError } from './layer-store-error.js';
-import { normaliseLayerPath } from './layer-path.js';
+import { clampLayerPath, normaliseLayerPath } from './layer-path.js';
 
 const TYPES: Partial<Record<tar.Header['type'], FileType>> = {
   file: 'file',
@@ -22,17 +22,30 @@ const TYPES: Partial<Record<tar.Header['type'], FileType>> = {
 /** Where layerChangesFromTar reads a tar: a file, or a function opening a stream of one. */
 export type TarSource = string | (() => Readable);
 
+/** How layerChangesFromTar treats member names. */
+export interface TarNameOptions {
+  /**
+   * 'strict' (the default) rejects absolute names and ".." segments with UNSAFE_PATH, for layers
+   * and imported root filesystems. 'clamp' cleans them as Docker's untar does for ADD (see
+   * clampLayerPath): "/abs/x" → "abs/x", "../x" → "x"; hardlink targets alike. Either way no
+   * entry names anything outside the root.
+   */
+  readonly names?: 'strict' | 'clamp';
+}
+
 /**
  * Re-reads a tar (or, if `gzip`, tar.gz) as a changeset. Paths are normalised ("./a/" → "a");
- * absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH. File contents
- * are spilled to numbered files in `scratchDir` (which the caller creates and removes), because
- * the changeset's consumer opens them after the whole archive has been read. PAX `SCHILY.xattr.*` records become `xattrs` with their raw bytes (see
+ * absolute paths, ".." segments and hardlinks escaping the root are UNSAFE_PATH unless
+ * `names: 'clamp'`. File contents are spilled to numbered files in `scratchDir` (which the
+ * caller creates and removes), because the changeset's consumer opens them after the whole
+ * archive has been read. PAX `SCHILY.xattr.*` records become `xattrs` with their raw bytes (see
  * TarXattrScanner). A stream `source` is read to its end or destroyed; its errors reject.
  */
 export async function* layerChangesFromTar(
   source: TarSource,
   gzip: boolean,
   scratchDir: string,
+  options: TarNameOptions = {},
 ): AsyncGenerator<FsChange> {
   const extract = tar.extract();
   const input = typeof source === 'string' ? createReadStream(source) : source();
@@ -46,6 +59,7 @@ export async function* layerChangesFromTar(
   const feeding = (
     gzip ? pipeline(input, createGunzip(), scan, extract) : pipeline(input, scan, extract)
   ).catch((err: unknown) => err);
+  const clean = options.names === 'clamp' ? clampLayerPath : normaliseLayerPath;
   let n = 0;
   for await (const entry of extract) {
     const h = entry.header;
@@ -55,7 +69,11 @@ export async function* layerChangesFromTar(
       entry.destroy();
       throw new LayerStoreError('UNSUPPORTED_ENTRY', `tar entry "${h.name}" has unsupported type ${h.type}`);
     }
-    const path = normaliseLayerPath(h.name, `tar entry "${h.name}"`);
+    const path = clean(h.name, 'tar entry');
+    if (path === '' && type !== 'directory') {
+      entry.destroy();
+      throw new LayerStoreError('UNSAFE_PATH', `tar entry "${h.name}" (${h.type}) names the root`);
+    }
     const header = {
       path,
       type,
@@ -65,7 +83,7 @@ export async function* layerChangesFromTar(
       size: type === 'file' ? h.size : 0,
       mtime: h.mtime,
       ...(type === 'symlink' ? { linkname: h.linkname } : {}),
-      ...(type === 'link' ? { linkname: normaliseLayerPath(h.linkname, `hardlink "${h.name}"`) } : {}),
+      ...(type === 'link' ? { linkname: clean(h.linkname, `hardlink "${h.name}"`) } : {}),
       ...(type === 'char-device' || type === 'block-device'
         ? { devmajor: h.devmajor, devminor: h.devminor }
         : {}),

@@ -27,6 +27,23 @@ export function normaliseLayerPath(path: string, what = 'path'): string {
   return parts.join('/');
 }
 
+/**
+ * Cleans a tar member name the way Docker's untar does inside its chroot, where the destination
+ * is "/": leading "/", empty and "." segments go, and ".." drops the previous segment but never
+ * climbs above the root ("/abs/x" → "abs/x", "../../x" → "x", "./a/../../b" → "b"). The result
+ * never names anything outside the root ("" is the root itself). Rejects NUL bytes (UNSAFE_PATH).
+ */
+export function clampLayerPath(path: string, what = 'path'): string {
+  if (path.includes('\0')) throw new LayerStoreError('UNSAFE_PATH', `${what} contains a NUL byte`);
+  if (!NOT_NORMAL.test(path)) return path;
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '..') parts.pop();
+    else if (p !== '' && p !== '.') parts.push(p);
+  }
+  return parts.join('/');
+}
+
 /** The parent directory ("" for top-level entries) and the last segment of a normalised path. */
 export function splitLayerPath(path: string): { dir: string; base: string } {
   const slash = path.lastIndexOf('/');

@@ -6,8 +6,10 @@ import { decompressedStream } from './decompressed-stream.js';
 
 /**
  * The entries of an archive placed under `dest` (root-relative), owners from the archive unless
- * `owner` is given. The archive is decompressed while it is read (see decompressedStream).
- * Contents are spilled into `scratch`, which the caller removes after use.
+ * `owner` is given. The archive is decompressed while it is read (see decompressedStream). Member
+ * names are cleaned as Docker's untar does ("/abs/x" and "../x" land at dest/abs/x and dest/x),
+ * so none lands outside `dest`. Contents are spilled into `scratch`, which the caller removes
+ * after use.
  */
 export async function* archiveChanges(
   archive: { readonly path: string; readonly kind: ArchiveKind },
@@ -17,7 +19,7 @@ export async function* archiveChanges(
 ): AsyncGenerator<FsChange> {
   const compression = archiveCompression(archive.kind);
   const source = compression ? () => decompressedStream(archive.path, compression) : archive.path;
-  for await (const change of layerChangesFromTar(source, false, scratch)) {
+  for await (const change of layerChangesFromTar(source, false, scratch, { names: 'clamp' })) {
     if (change.kind !== 'upsert') continue;
     const h = change.header;
     const path = dest === '' ? h.path : posix.join(dest, h.path);
