@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildUnpacked, buildUnpackedOk, kiln, run, tempDir, writeContext } from './support/kiln.js';
 
-// ADD of local archives as BuildKit does it (each case was compared with Docker 20.10's
-// BuildKit): a file is unpacked only when it decompresses to a tar, in any of the compressions
-// the Dockerfile reference lists (zstd too, as newer Docker); member names are cleaned into the
-// destination.
+// ADD of local archives and COPY wildcards, as BuildKit does them (each case was compared with
+// Docker 20.10's BuildKit): a file is unpacked only when it decompresses to a tar, in any of the
+// compressions the Dockerfile reference lists (zstd too, as newer Docker); member names are
+// cleaned into the destination; a wildcard that matches nothing copies nothing.
 
 const tmp = tempDir('kiln-add-archives-');
 const root = join(tmp.path, 'store');
@@ -129,5 +129,30 @@ describe('ADD of a local file', () => {
     const r = build(ctx);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('lies beneath "t/lnk", a symlink in the same layer');
+  });
+});
+
+describe('COPY wildcards', () => {
+  it('copy nothing, without error, when they match nothing (BuildKit allows an empty wildcard)', () => {
+    const ctx = writeContext(
+      tmp.path,
+      'empty-wildcard',
+      'FROM scratch\nCOPY a /a\nCOPY *.nomatch /x/\nCOPY nomatch* /y\nCOPY nomatch* a /d/\nADD nomatch?.tar /z/\n' +
+        // `*` matches the files a and Dockerfile, which have no x below them.
+        'COPY */x /w/\n',
+      { a: 'a\n' },
+    );
+    const { rootfs } = buildOk(ctx);
+    expect(readFileSync(join(rootfs, 'd', 'a'), 'utf8')).toBe('a\n');
+    for (const dir of ['x', 'y', 'z', 'w']) expect(existsSync(join(rootfs, dir))).toBe(false);
+  });
+
+  it('still fail for a missing path without wildcards, or when the wildcard is in a missing directory', () => {
+    const missing = build(writeContext(tmp.path, 'missing', 'FROM scratch\nCOPY nomatch /x/\n'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('"nomatch" not found in the build context');
+    const inMissing = build(writeContext(tmp.path, 'missing-dir', 'FROM scratch\nCOPY nodir/*.txt /x/\n'));
+    expect(inMissing.status).toBe(1);
+    expect(inMissing.stderr).toContain('"nodir/*.txt" not found in the build context');
   });
 });

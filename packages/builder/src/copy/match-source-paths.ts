@@ -12,9 +12,15 @@ const GLOB_CHARS = /[*?[]/;
 /**
  * Resolves a COPY source in a source tree. The source is cleaned as a path inside the root, so
  * `../x` cannot leave it ('escape' is returned for the context, where BuildKit refuses it);
- * wildcards `* ? [...]` match per path component as Go's filepath.Match does. [] when nothing matches.
+ * wildcards `* ? [...]` match per path component as Go's filepath.Match does. [] when the path
+ * does not exist, or when the directory the first wildcard is in does not (`missing/*.txt`: an
+ * error in BuildKit too). 'empty' when a wildcard matches nothing in an existing directory: not an
+ * error, as BuildKit's dockerfile frontend copies with AllowEmptyWildcard (`COPY requirements.* .`).
  */
-export async function matchSourcePaths(tree: SourceTree, source: string): Promise<SourceMatch[] | 'escape'> {
+export async function matchSourcePaths(
+  tree: SourceTree,
+  source: string,
+): Promise<SourceMatch[] | 'escape' | 'empty'> {
   const cleaned = posix.normalize(source);
   if (cleaned === '..' || cleaned.startsWith('../')) return 'escape';
   const parts = posix.normalize(`/${source}`).split('/').filter(Boolean);
@@ -23,7 +29,12 @@ export async function matchSourcePaths(tree: SourceTree, source: string): Promis
     return rel === '' || (await tree.entry(rel)) ? [{ rel, fromWildcard: false }] : [];
   }
   let current = [''];
+  let globbed = false;
   for (const part of parts) {
+    if (!globbed && GLOB_CHARS.test(part)) {
+      if (current.length === 0) return [];
+      globbed = true;
+    }
     const next: string[] = [];
     for (const base of current) {
       if (!GLOB_CHARS.test(part)) {
@@ -37,6 +48,7 @@ export async function matchSourcePaths(tree: SourceTree, source: string): Promis
     }
     current = next;
   }
+  if (current.length === 0) return 'empty';
   return current.map((rel) => ({ rel, fromWildcard: true }));
 }
 

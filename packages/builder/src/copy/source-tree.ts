@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, type Dirent, type Stats } from 'node:fs';
 import { join, posix, sep } from 'node:path';
 import type { FileHeader, FileType } from '@kiln/oci';
 import { RunnerError, statPaths, type MergedTree, type PathStat } from '@kiln/runner-native';
@@ -145,7 +145,7 @@ export function contextTree(dir: string, filter: ContextFilter, reads?: ContextR
   const entry = (asked: string): SourceEntry | undefined => {
     const path = cleanPath(asked);
     if (path === undefined || !visible(path)) return undefined;
-    const st = lstatSync(host(path), { throwIfNoEntry: false });
+    const st = lstatOrAbsent(host(path));
     if (!st) return undefined;
     // The parents of a path (not the context root itself) must resolve inside the context.
     if (path !== '' && !dirInside(path.slice(0, Math.max(0, path.lastIndexOf('/'))))) return undefined;
@@ -280,4 +280,17 @@ export function stageTree(tree: MergedTree): SourceTree {
     entry: (path) => tree.entry(path),
     list: (path) => tree.list(path),
   };
+}
+
+/**
+ * lstat, or undefined when nothing is there, also below a file: `*\/x` where the wildcard matched
+ * a file asks for `file/x` (ENOTDIR).
+ */
+function lstatOrAbsent(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
 }

@@ -134,6 +134,7 @@ export async function planCopyStep(
         { location },
       );
     }
+    if (matches === 'empty') continue;
     if (matches.length > 1 || matches.some((m) => m.fromWildcard)) destIsDir = true;
     const found = [];
     for (const m of matches) {
