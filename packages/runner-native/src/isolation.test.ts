@@ -183,7 +183,9 @@ it("runs with Docker's default capabilities and seccomp filter, and no capabilit
   expect(denied.stdout).toBe('no-mount\nno-sysctl\nno-sys\nno-unshare\nOperation not permitted\n');
   // The same refusals for clone with a namespace flag and for a 32-bit call (int 0x80); clone3,
   // whose flags a filter cannot read, is ENOSYS so that libc falls back to clone.
-  expect((await run('seccomp-probe')).stdout).toBe('unshare64=1 unshare32=1 clone=1 clone3=38\n');
+  expect((await run('seccomp-probe')).stdout).toBe(
+    'unshare64=1 unshare32=1 clone=1 clone3=38 keyctl=1 add_key=1 io_uring_setup=1\n',
+  );
   // Forks and threads (clone without namespace flags) are untouched.
   expect((await run('(echo sub) & wait; echo $((1+1))')).stdout).toBe('sub\n2\n');
 });
