@@ -92,6 +92,35 @@ describe('Dockerfile semantics', () => {
     const kept = build(context('ep2', 'FROM epbase:1\nCMD ["mine"]\nENTRYPOINT ["/bin/echo"]\n'), 'ep:2');
     expect(kept.config.Cmd).toEqual(['mine']);
   });
+  it('gives a stage built FROM an earlier stage the ARGs of that stage, as BuildKit does', () => {
+    const ctx = context(
+      'arg-inherit',
+      [
+        'ARG G=glob',
+        'FROM busybox AS parent',
+        'ARG FOO=123',
+        'ARG G',
+        'FROM parent AS child',
+        'ENV C=[$FOO]',
+        'RUN echo "FOO=[$FOO] G=[$G]" > /child.txt',
+        'FROM busybox AS other',
+        'RUN echo "FOO=[$FOO] G=[$G]" > /other.txt',
+        'FROM child',
+        'COPY --from=other /other.txt /',
+        '',
+      ].join('\n'),
+    );
+    const r = build(ctx, 'arginherit:1');
+    expect(r.config.Env).toContain('C=[123]');
+    expect(readFileSync(join(r.rootfs, 'child.txt'), 'utf8')).toBe('FOO=[123] G=[glob]\n');
+    // ARG values reach RUN, not the image; a stage on an image does not see another stage's ARGs.
+    expect((r.config.Env as string[]).some((e) => e.startsWith('FOO='))).toBe(false);
+    expect(readFileSync(join(r.rootfs, 'other.txt'), 'utf8')).toBe('FOO=[] G=[]\n');
+    // A new value of the parent's ARG gives a new RUN result in the child, not a cached one.
+    const again = build(ctx, 'arginherit:2', ['--build-arg', 'FOO=456']);
+    expect(readFileSync(join(again.rootfs, 'child.txt'), 'utf8')).toBe('FOO=[456] G=[glob]\n');
+  });
+
   it('gives a stage on a base without PATH the default PATH, in its instructions and its image', () => {
     // The test busybox sets no Env at all, as images made with `kiln import`.
     const r = build(

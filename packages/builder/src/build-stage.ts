@@ -87,7 +87,9 @@ async function baseState(at: {
   else if (stage.base.kind === 'stage') {
     const parent = deps.get(stage.base.index);
     if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
-    state = { ...parent, args: new Map(), cmdSet: false };
+    // The parent's ARGs (with their values) stay in scope, as in BuildKit: `FROM parent` sees them
+    // in expansion and in RUN's environment. Its key already chains them in.
+    state = { ...parent, cmdSet: false };
   } else {
     const location = { file: df.file, ...stage.from.range.start };
     state = withDefaultPath(

@@ -9,7 +9,10 @@ export interface StageState {
   readonly config: ImageConfig;
   readonly layers: readonly Layer[];
   readonly key: string;
-  /** ARGs declared in this stage (with their values), visible to expansion and to RUN's env. */
+  /**
+   * ARGs in scope (with their values): those declared in this stage and, for a stage built
+   * `FROM <stage>`, those of that stage. Visible to expansion and to RUN's env, never the image's.
+   */
   readonly args: ReadonlyMap<string, string>;
   /**
    * Cache keys of the layer steps (RUN, COPY, ADD) built on top of the base image, in order,
