@@ -1,6 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, storeWithBusybox, tempDir, writeContext, buildUnpackedOk } from './support/kiln.js';
+import {
+  buildUnpacked,
+  buildUnpackedOk,
+  run,
+  storeWithBusybox,
+  tempDir,
+  writeContext,
+} from './support/kiln.js';
 
 const tmp = tempDir('kiln-sem-');
 const root = join(tmp.path, 'store');
@@ -119,6 +126,37 @@ describe('Dockerfile semantics', () => {
     // A new value of the parent's ARG gives a new RUN result in the child, not a cached one.
     const again = build(ctx, 'arginherit:2', ['--build-arg', 'FOO=456']);
     expect(readFileSync(join(again.rootfs, 'child.txt'), 'utf8')).toBe('FOO=[456] G=[glob]\n');
+  });
+
+  it('expands EXPOSE ranges to one key per port and validates EXPOSE and STOPSIGNAL as BuildKit', () => {
+    const r = build(
+      context(
+        'expose',
+        'FROM busybox\nARG NONE\nEXPOSE 80-82 1000-1001/UDP 8080:90 "" $NONE\nSTOPSIGNAL sigrtmin+3\n',
+      ),
+      'expose:1',
+    );
+    expect(r.config.ExposedPorts).toEqual({
+      '80/tcp': {},
+      '81/tcp': {},
+      '82/tcp': {},
+      '1000/udp': {},
+      '1001/udp': {},
+      '90/tcp': {},
+    });
+    expect(r.config.StopSignal).toBe('sigrtmin+3');
+    const none = build(context('expose-none', 'FROM busybox\nEXPOSE ""\n'), 'expose:2');
+    expect(none.config.ExposedPorts ?? null).toBeNull();
+    for (const [name, line, message] of [
+      ['expose-reversed', 'EXPOSE 80 82-80', 'EXPOSE: invalid port "82-80"'],
+      ['expose-big', 'EXPOSE 70000', 'EXPOSE: invalid port "70000"'],
+      ['expose-proto', 'EXPOSE 80/foo', 'EXPOSE: invalid protocol "foo"'],
+      ['stopsignal', 'STOPSIGNAL NOTASIG', 'invalid signal "NOTASIG" in STOPSIGNAL'],
+    ]) {
+      const failed = buildUnpacked(root, tmp.path, context(name ?? '', `FROM busybox\nLABEL a=b\n${line}\n`));
+      expect(failed.status).not.toBe(0);
+      expect(failed.stderr).toContain(`Dockerfile:3:1: ${message}`);
+    }
   });
 
   it('gives a stage on a base without PATH the default PATH, in its instructions and its image', () => {

@@ -4,7 +4,9 @@ import type { Instruction } from '@kiln/parser';
 import { BuilderError } from '../builder-error.js';
 import { cacheKey } from '../cache/cache-key.js';
 import { DEFAULT_SHELL, envMap, expansionVars, type StageState } from '../state/stage-state.js';
-import { expandInStage, locationOf } from './expand-in-stage.js';
+import { expandInStage, expandWordsInStage, locationOf } from './expand-in-stage.js';
+import { isStopSignal } from './is-stop-signal.js';
+import { parsePortSpecs } from './parse-port-specs.js';
 import { commandArgs } from './format-command.js';
 import type { StepContext } from './step-context.js';
 
@@ -107,6 +109,12 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     }
     case 'stopsignal': {
       const sig = expand(ins.value);
+      if (!isStopSignal(sig)) {
+        throw new BuilderError('INVALID_INSTRUCTION', `invalid signal "${sig}" in STOPSIGNAL`, {
+          location: locationOf(ins, ctx.file),
+          hint: 'use a signal name (SIGTERM, TERM, sigkill, SIGRTMIN+3) or a signal number',
+        });
+      }
       return next({ StopSignal: sig }, `STOPSIGNAL ${sig}`);
     }
     case 'maintainer': {
@@ -127,16 +135,20 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     case 'shell':
       return next({ Shell: [...ins.args] }, `SHELL ${JSON.stringify(ins.args)}`);
     case 'expose': {
-      const ports = ins.values.map(expand).map((p) => (p.includes('/') ? p.toLowerCase() : `${p}/tcp`));
-      for (const p of ports) {
-        if (!/^\d+(-\d+)?\/(tcp|udp|sctp)$/.test(p)) {
-          throw new BuilderError('INVALID_INSTRUCTION', `invalid port "${p}" in EXPOSE`, {
-            location: locationOf(ins, ctx.file),
-          });
-        }
+      // Split into words as BuildKit does, so `EXPOSE ""` or an empty $VAR adds no port.
+      const parsed = parsePortSpecs(ins.values.flatMap((w) => expandWordsInStage(w, vars, at)));
+      if (!parsed.ok) {
+        throw new BuilderError('INVALID_INSTRUCTION', `EXPOSE: ${parsed.reason}`, {
+          location: locationOf(ins, ctx.file),
+          hint: 'EXPOSE takes PORT[/PROTOCOL] or LOW-HIGH[/PROTOCOL], with tcp, udp or sctp',
+        });
       }
-      const exposed = { ...c.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) };
-      return next({ ExposedPorts: exposed }, `EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
+      const { ports } = parsed;
+      const patch: Partial<ContainerConfig> =
+        ports.length === 0
+          ? {}
+          : { ExposedPorts: { ...c.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) } };
+      return next(patch, `EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
     }
     case 'volume': {
       const vols = ins.values.map(expand);
