@@ -180,4 +180,24 @@ describe('Dockerfile semantics', () => {
       '/opt/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n',
     );
   });
+  it('lets an ARG declared after an ENV of its name win during the build, not in the image', () => {
+    const dockerfile = [
+      'FROM busybox AS base',
+      'ENV HELLO=world GREETING=base',
+      'FROM base',
+      'ARG HELLO=default',
+      'ARG GREETING=mine',
+      'RUN echo "$HELLO $GREETING" > /run1',
+      'ENV X=$HELLO',
+      'ENV HELLO=again',
+      'RUN echo "$HELLO $GREETING" > /run2',
+    ].join('\n');
+    const withArg = build(context('arg-after-env', dockerfile), 'argenv:1', ['--build-arg', 'HELLO=cli']);
+    expect(readFileSync(join(withArg.rootfs, 'run1'), 'utf8')).toBe('cli mine\n');
+    expect(readFileSync(join(withArg.rootfs, 'run2'), 'utf8')).toBe('again mine\n');
+    // The image keeps what ENV set; the ARG values were the build's only.
+    expect(withArg.config.Env).toEqual(expect.arrayContaining(['HELLO=again', 'GREETING=base', 'X=cli']));
+    const defaults = build(context('arg-after-env-2', dockerfile), 'argenv:2');
+    expect(readFileSync(join(defaults.rootfs, 'run1'), 'utf8')).toBe('default mine\n');
+  });
 });

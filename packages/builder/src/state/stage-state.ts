@@ -15,6 +15,12 @@ export interface StageState {
    */
   readonly args: ReadonlyMap<string, string>;
   /**
+   * ARGs declared after the last ENV of the same name (inherited ones included): for the build
+   * they win over that ENV, as in BuildKit, where each declaration sets the build's variable in
+   * turn; the image's Env keeps the ENV value. An ENV of the name takes it out again.
+   */
+  readonly argsAfterEnv?: ReadonlySet<string>;
+  /**
    * Cache keys of the layer steps (RUN, COPY, ADD) built on top of the base image, in order,
    * including those of a parent stage (what `--cache-to mode=min` exports for the final stage).
    */
@@ -49,9 +55,17 @@ export function withDefaultPath(state: StageState): StageState {
   return { ...state, config: { ...state.config, config: { ...state.config.config, Env } } };
 }
 
-/** Variables visible to word expansion in a stage: its ARGs, overridden by its ENV. */
+/**
+ * Variables of the build in a stage, for word expansion and RUN's environment: its ARGs,
+ * overridden by its ENV, overridden by the ARGs declared after an ENV of their name.
+ */
 export function expansionVars(state: StageState): Map<string, string> {
-  return new Map([...state.args, ...envMap(state.config)]);
+  const vars = new Map([...state.args, ...envMap(state.config)]);
+  for (const name of state.argsAfterEnv ?? []) {
+    const value = state.args.get(name);
+    if (value !== undefined) vars.set(name, value);
+  }
+  return vars;
 }
 
 /** Returns a new state with the config patched and a history entry appended. */

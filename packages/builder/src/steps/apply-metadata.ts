@@ -76,7 +76,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
       const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as const);
       for (const [k, v] of pairs) env.set(k, v);
       const list = [...env].map(([k, v]) => `${k}=${v}`);
-      return next({ Env: list }, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      const argsAfterEnv = new Set(state.argsAfterEnv);
+      for (const [k] of pairs) argsAfterEnv.delete(k);
+      return next({ Env: list }, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`, { argsAfterEnv });
     }
     case 'label': {
       const pairs = ins.pairs.map((p) => [expand(p.key), expand(p.value)] as const);
@@ -97,7 +99,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
       const shown = ins.args
         .map((a) => (args.has(a.name) ? `${a.name}=${args.get(a.name)}` : a.name))
         .join(' ');
-      return { ...state, args, key: cacheKey(state.key, { step: `ARG ${shown}` }) };
+      const argsAfterEnv = new Set(state.argsAfterEnv);
+      for (const a of ins.args) if (args.has(a.name)) argsAfterEnv.add(a.name);
+      return { ...state, args, argsAfterEnv, key: cacheKey(state.key, { step: `ARG ${shown}` }) };
     }
     case 'workdir': {
       const dir = posix.resolve(c.WorkingDir || '/', expand(ins.value));

@@ -6,7 +6,7 @@ import { scratchDir } from '../copy/add-sources.js';
 import { PROXY_ARGS } from '../plan/predefined-args.js';
 import { planRunMounts } from './run-mounts.js';
 import { cacheKey } from '../cache/cache-key.js';
-import { DEFAULT_PATH, DEFAULT_SHELL, envMap, type StageState } from '../state/stage-state.js';
+import { DEFAULT_PATH, DEFAULT_SHELL, expansionVars, type StageState } from '../state/stage-state.js';
 import { applyLayerStep } from './apply-layer-step.js';
 import { locationOf } from './expand-in-stage.js';
 import { commandArgs } from './format-command.js';
@@ -30,8 +30,9 @@ export async function runInstruction(
   }
   const c = state.config.config;
   const args = runArgs(ins, c.Shell ?? DEFAULT_SHELL, location);
-  // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name.
-  const env = new Map([...state.args, ...envMap(state.config)]);
+  // ARGs are in the environment of RUN (not of the image); ENV wins over an ARG of the same name
+  // declared before it (see expansionVars).
+  const env = expansionVars(state);
   if (!env.has('PATH')) env.set('PATH', DEFAULT_PATH);
   const envList = [...env].map(([k, v]) => `${k}=${v}`);
   const network = ins.network === undefined || ins.network === 'default' ? ctx.defaultNetwork : ins.network;
