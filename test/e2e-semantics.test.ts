@@ -159,6 +159,45 @@ describe('Dockerfile semantics', () => {
     }
   });
 
+  it('creates missing WORKDIR directories owned by the USER, as BuildKit', () => {
+    const ctx = context(
+      'workdir-user',
+      [
+        'FROM busybox',
+        "RUN mkdir -p /etc /exist && echo 'app:x:1500:1600::/:/bin/sh' >> /etc/passwd && echo 'grp:x:777:' >> /etc/group",
+        'USER app',
+        'WORKDIR /w/x',
+        'WORKDIR /exist/sub',
+        'USER 1000:1000',
+        'WORKDIR /app',
+        'RUN touch file',
+        'USER app:grp',
+        'WORKDIR /g',
+        'USER 1234',
+        'WORKDIR /n',
+        // An unknown name gives root-owned directories, as BuildKit's mkdir does.
+        'USER nosuch',
+        'WORKDIR /u',
+        'USER root',
+        'RUN stat -c "%n %u:%g" /w /w/x /exist /exist/sub /app /app/file /g /n /u > /owners',
+        '',
+      ].join('\n'),
+    );
+    const r = build(ctx, 'wduser:1');
+    expect(readFileSync(join(r.rootfs, 'owners'), 'utf8').split('\n')).toEqual([
+      '/w 1500:1600',
+      '/w/x 1500:1600',
+      '/exist 0:0',
+      '/exist/sub 1500:1600',
+      '/app 1000:1000',
+      '/app/file 1000:1000',
+      '/g 1500:777',
+      '/n 1234:1234',
+      '/u 0:0',
+      '',
+    ]);
+  });
+
   it('gives a stage on a base without PATH the default PATH, in its instructions and its image', () => {
     // The test busybox sets no Env at all, as images made with `kiln import`.
     const r = build(

@@ -6,7 +6,7 @@ import type { CopyEntry } from './plan-copy.js';
 // The image's filesystem is a fake here (parentDirs only asks it for one path at a time); the
 // logic under test is which directories get asked for and in what order.
 
-const at = { file: 'Dockerfile', line: 3, column: 1 } as const;
+const at = { location: { file: 'Dockerfile', line: 3, column: 1 } } as const;
 
 function context(image: Record<string, Partial<FileHeader>>, asked: string[]): StepContext {
   const snapshotter = {
@@ -82,4 +82,15 @@ it('refuses to copy below something the image has that is not a directory', asyn
     code: 'INVALID_INSTRUCTION',
     message: expect.stringContaining('"/etc"'),
   });
+});
+
+it('gives the directories it creates the owner asked for, and only those', async () => {
+  const out = await parentDirs([entry('app/lib/x')], [], context({ app: {} }, []), {
+    ...at,
+    owner: { uid: 1000, gid: 1001 },
+  });
+  expect(out.map((e) => [e.header.path, e.header.uid, e.header.gid])).toEqual([
+    ['app', 5, 6],
+    ['app/lib', 1000, 1001],
+  ]);
 });

@@ -16,8 +16,7 @@ export async function parentDirs(
   at: { readonly location: ErrorLocation; readonly owner?: { readonly uid: number; readonly gid: number } },
 ): Promise<CopyEntry[]> {
   const { location } = at;
-  const uid = at.owner?.uid ?? 0;
-  const gid = at.owner?.gid ?? 0;
+  const { uid, gid } = at.owner ?? { uid: 0, gid: 0 };
   // Every ancestor of an entry, then those no entry plans. Sibling entries share a parent, and
   // climbing stops at an ancestor seen before, so a directory of 20,000 files costs one dirname
   // and one lookup in a small set per file.
@@ -37,7 +36,7 @@ export async function parentDirs(
       throw new BuilderError(
         'INVALID_INSTRUCTION',
         `cannot copy into "/${dir}": it is not a directory in the image`,
-        { location },
+        { location: at.location },
       );
     }
     const mtime = new Date((ctx.sourceDateEpoch ?? 0) * 1000);
