@@ -73,6 +73,24 @@ describe('Dockerfile semantics', () => {
     expect(readFileSync(join(staged.rootfs, 'seen'), 'utf8')).toBe('from-stage\n');
   });
 
+  it('reports a failing ONBUILD trigger at the FROM line that ran it', () => {
+    build(context('obfail-base', 'FROM busybox\nONBUILD RUN exit 3\n'), 'obfail:1');
+    build(context('obfail-base2', 'FROM busybox\nONBUILD ENV A=${NOPE:?unset}\n'), 'obfail:2');
+    const child = (name: string, base: string): string =>
+      context(name, `# c\nARG X=1\n\nFROM busybox AS a\nRUN true\n\nFROM ${base}\nLABEL x=1\n`);
+    const failedRun = buildUnpacked(root, tmp.path, child('obfail-run', 'obfail:1'));
+    expect(failedRun.status).not.toBe(0);
+    expect(failedRun.stderr).toContain(
+      'Dockerfile:7:1: ONBUILD trigger "RUN exit 3" failed: process "/bin/sh -c exit 3" did not complete successfully: exit code: 3',
+    );
+    expect(failedRun.stderr).toContain('> 7 | FROM obfail:1');
+    const env = buildUnpacked(root, tmp.path, child('obfail-env', 'obfail:2'));
+    expect(env.status).not.toBe(0);
+    expect(env.stderr).toContain(
+      'Dockerfile:7:1: ONBUILD trigger "ENV A=${NOPE:?unset}" failed: NOPE: unset',
+    );
+  });
+
   it('predefines the platform ARGs for FROM and for declared stage ARGs', () => {
     const ctx = context(
       'platform',

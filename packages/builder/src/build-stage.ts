@@ -1,6 +1,6 @@
-import { parseDockerfile, type Dockerfile, type Instruction } from '@kiln/parser';
+import { DockerfileError, parseDockerfile, type Dockerfile, type Instruction } from '@kiln/parser';
 import { imageState, resolveLocalImage, scratchState } from './base/initial-state.js';
-import { BuilderError } from './builder-error.js';
+import { BuilderError, type ErrorLocation } from './builder-error.js';
 import { stageIndexOf, type BuildGraph } from './plan/plan.js';
 import { withDefaultPath, type StageState } from './state/stage-state.js';
 import { executeInstruction, isVisibleStep } from './steps/execute-instruction.js';
@@ -31,7 +31,9 @@ export async function buildStage(
   const prefix = stage.name ? `${stage.name} ` : '';
   const label = (n: number): string => `[${prefix}${n}/${visible}]`;
   let state = await baseState({ graph, df, index, deps, ctx, newId, label: label(1) });
-  const triggers = onbuildTriggers(state, stage.name ?? `stage ${index}`);
+  // A trigger has no line in this Dockerfile: its errors point at the FROM that ran it.
+  const fromLocation: ErrorLocation = { file: df.file, ...stage.from.range.start };
+  const triggers = onbuildTriggers(state, stage.name ?? `stage ${index}`, fromLocation);
   // The child image does not inherit the triggers it ran (as in Docker).
   if (triggers.length > 0)
     state = { ...state, config: { ...state.config, config: { ...state.config.config, OnBuild: null } } };
@@ -39,11 +41,15 @@ export async function buildStage(
   let n = 1;
   for (const ins of steps) {
     if (ctx.signal.aborted) throw new BuilderError('CANCELLED', 'build cancelled');
+    const trigger = triggers.includes(ins);
     if (!isVisibleStep(ins)) {
-      state = await executeInstruction(state, ins, ctx, 0);
+      try {
+        state = await executeInstruction(state, ins, ctx, 0);
+      } catch (err) {
+        throw trigger ? triggerFailure(err, ins, fromLocation) : err;
+      }
       continue;
     }
-    const trigger = triggers.includes(ins);
     if (!trigger) n++;
     const id = newId();
     const t0 = Date.now();
@@ -53,7 +59,8 @@ export async function buildStage(
     ctx.reporter.event({ type: 'step-start', id, name });
     try {
       state = await executeInstruction(state, ins, ctx, id);
-    } catch (err) {
+    } catch (caught) {
+      const err = trigger ? triggerFailure(caught, ins, fromLocation) : caught;
       ctx.reporter.event({
         type: 'step-error',
         id,
@@ -108,15 +115,30 @@ async function baseState(at: {
 }
 
 /**
- * The base's ONBUILD triggers as instructions, parsed again as Docker does; errors point at
- * `ONBUILD(<stage>):<line>`, line 1 being the first trigger.
+ * The base's ONBUILD triggers as instructions, parsed again as Docker does. Trigger k gets line k
+ * (it keeps its cache-explain slot apart from the other triggers'); a trigger that does not
+ * parse is an INVALID_INSTRUCTION at `from`, the FROM line that runs the triggers.
  */
-function onbuildTriggers(state: StageState, stage: string): Instruction[] {
+function onbuildTriggers(state: StageState, stage: string, from: ErrorLocation): Instruction[] {
   const triggers = state.config.config.OnBuild ?? [];
   if (triggers.length === 0) return [];
   // The parser needs a FROM first; its line is 0 so trigger k is at line k.
   const text = ['FROM scratch', ...triggers].join('\n');
-  const parsed = parseDockerfile(text, { file: `ONBUILD(${stage})` });
+  let parsed: Dockerfile;
+  try {
+    parsed = parseDockerfile(text, { file: `ONBUILD(${stage})` });
+  } catch (err) {
+    if (!(err instanceof DockerfileError)) throw err;
+    throw new BuilderError(
+      'INVALID_INSTRUCTION',
+      `an ONBUILD trigger of the base image is invalid: ${err.message}`,
+      {
+        location: from,
+        cause: err,
+        ...(err.hint !== undefined ? { hint: err.hint } : {}),
+      },
+    );
+  }
   return parsed.instructions.slice(1).map((ins) => ({
     ...ins,
     range: {
@@ -124,6 +146,24 @@ function onbuildTriggers(state: StageState, stage: string): Instruction[] {
       end: { ...ins.range.end, line: ins.range.end.line - 1 },
     },
   }));
+}
+
+/**
+ * A failed trigger's error, moved to the FROM line that ran it (its own location is a line of
+ * the base image's trigger list, not of this Dockerfile) and naming the trigger; code, hint
+ * and the step's output are kept. A cancellation is passed on as it is.
+ */
+function triggerFailure(err: unknown, trigger: Instruction, from: ErrorLocation): unknown {
+  if (!(err instanceof BuilderError) || err.code === 'CANCELLED') return err;
+  const where = err.location ? `${err.location.file}:${err.location.line}:${err.location.column}: ` : '';
+  const message =
+    where !== '' && err.message.startsWith(where) ? err.message.slice(where.length) : err.message;
+  return new BuilderError(err.code, `ONBUILD trigger "${firstLine(trigger.source)}" failed: ${message}`, {
+    location: from,
+    cause: err,
+    ...(err.hint !== undefined ? { hint: err.hint } : {}),
+    ...(err.detail !== undefined ? { detail: err.detail } : {}),
+  });
 }
 
 function firstLine(source: string): string {
