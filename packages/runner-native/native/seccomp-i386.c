@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 const int seccomp_i386_denied[] = {
-#include "seccomp-denied.inc"
+#include "seccomp-denied.def"
 };
 const size_t seccomp_i386_denied_count = sizeof seccomp_i386_denied / sizeof *seccomp_i386_denied;
 const int seccomp_i386_clone = __NR_clone;

@@ -1,5 +1,5 @@
 /* A seccomp filter for the step: the system calls Docker's default profile keeps from a
- * container with Docker's default capabilities answer EPERM (seccomp-denied.inc), as do clone
+ * container with Docker's default capabilities answer EPERM (seccomp-denied.def), as do clone
  * and clone3 asked for new namespaces (clone3 answers ENOSYS, as Docker's, so that libc falls
  * back to clone, whose flags a filter can read). Docker's profile is an allow list of ~350 calls;
  * this deny list of what it leaves out is smaller to check and gives the same answers for the
@@ -33,7 +33,7 @@ extern const int seccomp_i386_clone, seccomp_i386_clone3;
 #endif
 
 static const int native_denied[] = {
-#include "seccomp-denied.inc"
+#include "seccomp-denied.def"
 };
 
 #define NEW_NAMESPACES                                                                                  \
