@@ -15,7 +15,6 @@ export async function parentDirs(
   ctx: StepContext,
   at: { readonly location: ErrorLocation; readonly owner?: { readonly uid: number; readonly gid: number } },
 ): Promise<CopyEntry[]> {
-  const { location } = at;
   const { uid, gid } = at.owner ?? { uid: 0, gid: 0 };
   // Every ancestor of an entry, then those no entry plans. Sibling entries share a parent, and
   // climbing stops at an ancestor seen before, so a directory of 20,000 files costs one dirname
