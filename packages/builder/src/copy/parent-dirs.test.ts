@@ -44,23 +44,12 @@ it('adds every missing ancestor once, sorted, keeping the image’s own director
     entry('top'),
     entry('app/lib/x/4'),
   ];
-  const out = await parentDirs(entries, [], context({ app: {} }, asked), { location: at });
+  const out = await parentDirs(entries, [], context({ app: {} }, asked), at);
   expect(asked).toEqual(['app', 'app/lib', 'app/lib/x']);
   expect(out.map((e) => e.header)).toEqual([
     { path: 'app', type: 'directory', mode: 0o700, uid: 5, gid: 6, size: 0, mtime: new Date(9) },
     { path: 'app/lib', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: new Date(0) },
     { path: 'app/lib/x', type: 'directory', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: new Date(0) },
-  ]);
-});
-
-it('gives the directories it creates the --chown owner, and leaves the image’s own as they are', async () => {
-  const out = await parentDirs([entry('app/new/x')], [], context({ app: {} }, []), {
-    location: at,
-    owner: { uid: 7, gid: 8 },
-  });
-  expect(out.map((e) => [e.header.path, e.header.uid, e.header.gid])).toEqual([
-    ['app', 5, 6],
-    ['app/new', 7, 8],
   ]);
 });
 
@@ -70,7 +59,7 @@ it('leaves out parents the COPY itself plans, even when planned after their cont
     [entry('a/b/c'), entry('a/b', 'directory'), entry('a', 'directory')],
     [],
     context({}, asked),
-    { location: at },
+    at,
   );
   expect(out).toEqual([]);
   expect(asked).toEqual([]);
@@ -78,7 +67,7 @@ it('leaves out parents the COPY itself plans, even when planned after their cont
 
 it('refuses to copy below something the image has that is not a directory', async () => {
   const ctx = context({ etc: { type: 'file' } }, []);
-  await expect(parentDirs([entry('etc/conf')], [], ctx, { location: at })).rejects.toMatchObject({
+  await expect(parentDirs([entry('etc/conf')], [], ctx, at)).rejects.toMatchObject({
     code: 'INVALID_INSTRUCTION',
     message: expect.stringContaining('"/etc"'),
   });
