@@ -94,6 +94,25 @@ describe('ADD of a local file', () => {
     expect(r.stderr).toContain('apt-get install xz-utils');
   });
 
+  it('reports a truncated archive at the ADD, naming it, and tags nothing', () => {
+    const ctx = writeContext(tmp.path, 'truncated', 'FROM scratch\nADD t.tar.gz /x/\nADD t.tar.xz /y/\n');
+    const src = tree(join(tmp.path, 'truncated-src'));
+    // Big enough that the first block still decompresses (it is an archive), cut before its end.
+    writeFileSync(join(src, 'top', 'big'), randomBytes(200_000));
+    sh(src, `tar -czf full.tar.gz top && head -c 100000 full.tar.gz > '${ctx}/t.tar.gz'`);
+    const gz = kiln(root, ['build', '--progress', 'plain', '-t', 'truncated:1', ctx]);
+    expect(gz.status).toBe(1);
+    expect(gz.stderr).toContain('Dockerfile:2:1: ADD cannot unpack t.tar.gz: ');
+    expect(gz.stderr).toContain('ADD --unpack=false');
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM scratch\nADD t.tar.xz /y/\n');
+    sh(src, `tar -cJf full.tar.xz top && head -c 100000 full.tar.xz > '${ctx}/t.tar.xz'`);
+    const xz = kiln(root, ['build', '--progress', 'plain', '-t', 'truncated:1', ctx]);
+    expect(xz.status).toBe(1);
+    expect(xz.stderr).toContain('Dockerfile:2:1: ADD cannot unpack t.tar.xz: xz -dc');
+    expect(kiln(root, ['images']).stdout).not.toContain('truncated');
+    expect(kiln(root, ['store', 'verify']).status).toBe(0);
+  });
+
   it('cleans member names as BuildKit does: "../x", "/abs/x" and "./a/../../b" land inside dest', () => {
     const ctx = writeContext(
       tmp.path,

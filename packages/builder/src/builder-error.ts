@@ -25,7 +25,8 @@ export type BuilderErrorCode =
   | 'CONTAINER_RUNNING'
   | 'NAME_IN_USE'
   | 'CONTEXT_CHANGED'
-  | 'MISSING_TOOL';
+  | 'MISSING_TOOL'
+  | 'INVALID_ARCHIVE';
 
 /**
  * The one error class of @kiln/builder. With a location its message starts with

@@ -46,7 +46,14 @@ export async function writeCopyLayer(
     const scratchPath = archives.length > 0 ? await site.scratch() : '';
     const changes = mergeChanges([
       copyChanges(entries),
-      ...archives.map((a) => archiveChanges(a, a.dest, scratchPath, plan.chown)),
+      ...archives.map((a) =>
+        archiveChanges(a, {
+          dest: a.dest,
+          scratch: scratchPath,
+          location: site.location,
+          ...(plan.chown ? { owner: { uid: plan.chown.uid, gid: plan.chown.gid } } : {}),
+        }),
+      ),
     ]);
     const context = archives.length === 0 ? contextCheck({ ...plan, startedMs: site.plannedMs }) : undefined;
     const linker = previous && context ? unchangedLinker(staged, plan, context) : undefined;
