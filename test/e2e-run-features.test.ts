@@ -121,6 +121,13 @@ describe('RUN --mount', () => {
     expect(readFileSync(join(changed.rootfs, 'got'), 'utf8')).toBe('one\nthree\none\n');
     // Nothing of the linked trees is left in the store's temporary directory.
     expect(readdirSync(join(root, 'kiln', 'tmp'))).toEqual([]);
+    const missing = context(
+      'bind-from-missing',
+      'FROM busybox AS b\nFROM busybox\nRUN --mount=type=bind,from=b,source=/nope,target=/in true\n',
+    );
+    const r = kiln(root, ['build', '-q', missing]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('Dockerfile:3:1: bind mount source "/nope" not found in stage b');
   });
 
   it('mounts a tmpfs that leaves nothing behind', () => {

@@ -7,7 +7,7 @@ import { contentDigest } from '../copy/content-digest.js';
 import { MergedTree } from '@kiln/runner-native';
 import { linkTree } from '../copy/link-tree.js';
 import { planCopy, resolveSource } from '../copy/plan-copy.js';
-import { contextTree, stageTree, type SourceEntry, type SourceTree } from '../copy/source-tree.js';
+import { contextTree, stageTree } from '../copy/source-tree.js';
 import { expandInStage } from './expand-in-stage.js';
 import { prepareLayers } from './prepare-layers.js';
 import { sourceStage } from './source-stage.js';
@@ -26,9 +26,10 @@ export interface PlannedMounts {
   /** The target of the first ssh mount, for the step's SSH_AUTH_SOCK (derived from the key's parts). */
   readonly sshAuthSock?: string;
   /**
-   * The mounts as the step gets them, made only when it runs: a directory bound `from=` another
-   * stage or image is linked together below the directory `scratch()` gives first (see
-   * linkTree; the caller removes that directory after the step).
+   * The mounts as the step gets them, made only when it runs: a bind `from=` another stage or
+   * image is found there then (its source missing is an error of the step), a directory linked
+   * together from its layers below the directory `scratch()` gives (see linkTree; the caller
+   * removes that directory after the step). In `mounts` such a bind has no source yet.
    */
   readonly materialize: (scratch: () => Promise<string>) => Promise<readonly RunMount[]>;
 }
@@ -66,7 +67,11 @@ export async function planRunMounts(
   const caches: { id: string; dir: string }[] = [];
   let sshCount = 0;
   let sshAuthSock: string | undefined;
-  const linked: { readonly index: number; readonly tree: SourceTree; readonly dir: SourceEntry }[] = [];
+  const fromStages: {
+    readonly index: number;
+    readonly from: Awaited<ReturnType<typeof sourceStage>>;
+    readonly source: string;
+  }[] = [];
   for (const m of ins.mounts) {
     const rawTarget = expand(m.target);
     const target = rawTarget === undefined ? undefined : posix.resolve(at.cwd, rawTarget);
@@ -81,15 +86,11 @@ export async function planRunMounts(
         const source = posix.normalize(`/${expand(m.source) ?? '.'}`).slice(1);
         const fromRef = expand(m.from);
         if (fromRef !== undefined) {
-          // Another stage's or image's files: its key stands for all of them.
+          // Another stage's or image's files: its key stands for all of them, so nothing of them
+          // is read unless the step runs (see materialize).
           const from = await sourceStage(fromRef, ctx, location);
-          const tree = stageTree(
-            await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)),
-          );
-          const entry = await resolveSource(tree, source);
-          if (!entry) throw fail(`bind mount source "/${source}" not found in ${from.label}`);
-          if (entry.header.type === 'directory') linked.push({ index: mounts.length, tree, dir: entry });
-          mounts.push({ type: 'bind', source: entry.hostPath, target, readwrite: !m.readOnly });
+          fromStages.push({ index: mounts.length, from, source });
+          mounts.push({ type: 'bind', source: '', target, readwrite: !m.readOnly });
           keyParts.push({ type: 'bind', from: from.key, source, target, readwrite: !m.readOnly });
           break;
         }
@@ -173,11 +174,18 @@ export async function planRunMounts(
     }
   }
   const materialize = async (scratch: () => Promise<string>): Promise<readonly RunMount[]> => {
-    if (linked.length === 0) return mounts;
+    if (fromStages.length === 0) return mounts;
     const out = [...mounts];
-    for (const { index, tree, dir } of linked) {
-      const at = join(await scratch(), `bind-from-${index}`);
-      await linkTree(tree, dir, at);
+    for (const { index, from, source } of fromStages) {
+      const tree = stageTree(await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)));
+      const entry = await resolveSource(tree, source);
+      if (!entry) throw fail(`bind mount source "/${source}" not found in ${from.label}`);
+      // A file is bound as it is; a directory's layers are linked together first.
+      let at = entry.hostPath;
+      if (entry.header.type === 'directory') {
+        at = join(await scratch(), `bind-from-${index}`);
+        await linkTree(tree, entry, at);
+      }
       out[index] = { ...mounts[index], source: at } as RunMount;
     }
     return out;
