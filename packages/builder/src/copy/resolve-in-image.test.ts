@@ -44,7 +44,16 @@ describe('resolveInImage', () => {
     ['nope/../bin/x', 'usr/bin/x'],
     ['', ''],
   ])('%s → %s', async (path, want) => {
-    expect(await resolveInImage(path, mergedUsr, at)).toBe(want);
+    expect((await resolveInImage(path, mergedUsr, at)).path).toBe(want);
+  });
+
+  it('gives what the image has at the resolved path, read on the way', async () => {
+    expect((await resolveInImage('bin', mergedUsr, at)).found).toMatchObject({
+      path: 'usr/bin',
+      type: 'directory',
+    });
+    expect((await resolveInImage('usr/bin/..', mergedUsr, at)).found).toMatchObject({ path: 'usr' });
+    expect((await resolveInImage('bin/new', mergedUsr, at)).found).toBeUndefined();
   });
 
   it('stops a loop of links with an error', async () => {

@@ -73,7 +73,8 @@ export async function planCopyStep(
   const at = { ins, file: ctx.file, escape: ctx.escape };
   const lowers = await prepareLayers(state, ctx);
   // Where the destination really is: through the image's links (`/bin` → `/usr/bin`).
-  const dest = `/${await resolveInImage(rel(req.dest), (p) => ctx.snapshotter.stat(lowers, p), location)}`;
+  const resolved = await resolveInImage(rel(req.dest), (p) => ctx.snapshotter.stat(lowers, p), location);
+  const dest = `/${resolved.path}`;
   const excludes =
     ins.exclude.length > 0 ? patternMatcher(ins.exclude.map((p) => expandInStage(p, vars, at))) : undefined;
   const from = req.from === undefined ? undefined : await sourceStage(req.from, ctx, location);
@@ -86,7 +87,7 @@ export async function planCopyStep(
     ? stageTree(await MergedTree.open(ctx.snapshotter, await prepareLayers(from.state, ctx)))
     : contextTree(ctx.contextDir, ctx.contextFilter, io.reads);
   const what = from ? `in ${from.label}` : 'in the build context';
-  const existing = await ctx.snapshotter.stat(lowers, rel(dest));
+  const existing = resolved.found;
   // "dir/", "dir/." and "." name a directory, like a path a shell would complete.
   const namesDir = /(^|\/)\.?$/.test(destWord);
   let destIsDir = namesDir || sources.length + ins.heredocs.length > 1 || existing?.type === 'directory';

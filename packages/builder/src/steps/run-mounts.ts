@@ -10,7 +10,7 @@ import { planCopy, resolveSource } from '../copy/plan-copy.js';
 import { contextTree, stageTree } from '../copy/source-tree.js';
 import { expandInStage } from './expand-in-stage.js';
 import { prepareLayers } from './prepare-layers.js';
-import { sourceStage } from './source-stage.js';
+import { sourceStage, type SourceStage } from './source-stage.js';
 import { planSshMount } from './ssh-mount.js';
 import type { StepContext } from './step-context.js';
 
@@ -69,7 +69,7 @@ export async function planRunMounts(
   let sshAuthSock: string | undefined;
   const fromStages: {
     readonly index: number;
-    readonly from: Awaited<ReturnType<typeof sourceStage>>;
+    readonly from: SourceStage;
     readonly source: string;
   }[] = [];
   for (const m of ins.mounts) {

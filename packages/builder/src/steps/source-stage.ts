@@ -3,12 +3,19 @@ import type { ErrorLocation } from '../builder-error.js';
 import type { StageState } from '../state/stage-state.js';
 import type { StepContext } from './step-context.js';
 
-/** The stage or image a `--from` names, with a label for messages and its cache key. */
+/** A stage or image a `--from` names, with a label for messages and its cache key. */
+export interface SourceStage {
+  readonly state: StageState;
+  readonly label: string;
+  readonly key: string;
+}
+
+/** The stage or image a `--from` names (a stage of this build first, else an image). */
 export async function sourceStage(
   ref: string,
   ctx: StepContext,
   location: ErrorLocation,
-): Promise<{ state: StageState; label: string; key: string }> {
+): Promise<SourceStage> {
   const stage = ctx.fromStage?.(ref);
   if (stage) return { state: stage, label: `stage ${ref}`, key: stage.key };
   const state = imageState(

@@ -31,8 +31,11 @@ export async function workdirInstruction(
   const lowers = await prepareLayers(state, ctx);
   const location = locationOf(ins, ctx.file);
   // Through the image's links, as a path lookup would (`/lib/app` is `usr/lib/app` on Debian).
-  const real = await resolveInImage(dir, (p) => ctx.snapshotter.stat(lowers, p), location);
-  const existing = real === '' ? undefined : await ctx.snapshotter.stat(lowers, real);
+  const { path: real, found: existing } = await resolveInImage(
+    dir,
+    (p) => ctx.snapshotter.stat(lowers, p),
+    location,
+  );
   if (real === '' || existing?.type === 'directory') return next;
   if (existing)
     throw new BuilderError('INVALID_INSTRUCTION', `WORKDIR /${dir} exists and is not a directory`, {
