@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { buildUnpacked, kiln, repoRoot, run, tempDir, writeContext } from './support/kiln.js';
+import { buildUnpacked, kiln, kilnBin, repoRoot, run, tempDir, writeContext } from './support/kiln.js';
 
 // kiln build's sandbox flags end to end: --ssh (agent socket or key file), --secret leaks,
 // --memory and --step-timeout.
@@ -221,4 +221,42 @@ describe('kiln build limits', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('invalid --pids-limit 0');
   });
+});
+
+describe('kiln build descriptors', () => {
+  it("gives a step, and the helper it can see as PID 1, none of kiln's caller's open descriptors", () => {
+    const ctx = writeContext(
+      tmp.path,
+      'fds',
+      "FROM sshbox\nRUN echo \"step: $(ls /proc/self/fd | sort -n | tr '\\n' ' ')\"; " +
+        "echo \"pid1: $(ls /proc/1/fd | sort -n | tr '\\n' ' ')\"\n",
+    );
+    // A caller that leaves descriptors open without close-on-exec (a CI runner, make's jobserver).
+    // High numbers: Node itself marks 0-15 close-on-exec at start, and the ones after up to the
+    // first gap, but not those past it.
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'exec 100</dev/null 200>/dev/null; exec "$@"',
+        'bash',
+        kilnBin,
+        '--root',
+        root,
+        'build',
+        '--progress',
+        'plain',
+        ctx,
+      ],
+      { encoding: 'utf8', input: '', timeout: 120000, env: process.env },
+    );
+    expect(r.status).toBe(0);
+    // ls reads the directory through one descriptor of its own (3); the step has its stdio else.
+    const step = /^#\d+ [\d.]+ step: ([\d ]*)$/m.exec(r.stderr)?.[1]?.trim();
+    expect(step).toBe('0 1 2 3');
+    const pid1 = (/^#\d+ [\d.]+ pid1: ([\d ]*)$/m.exec(r.stderr)?.[1] ?? '').trim().split(' ');
+    expect(pid1.slice(0, 3)).toEqual(['0', '1', '2']);
+    expect(pid1).not.toContain('100');
+    expect(pid1).not.toContain('200');
+  }, 120000);
 });

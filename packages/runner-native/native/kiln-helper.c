@@ -689,6 +689,28 @@ static const char *env_get(char **env, const char *key) {
   return NULL;
 }
 
+/*
+ * Closes (or, with `cloexec`, marks close-on-exec) every descriptor from `from` up. Why: kiln runs
+ * as a client, not a daemon, and inherits whatever its caller left open (a CI runner's pipes,
+ * make's jobserver); neither the helper, which a step can see as PID 1, nor the step may keep
+ * them. close_range (Linux 5.11) where there is one, else each descriptor in /proc/self/fd.
+ */
+static void close_from(int from, int cloexec) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, (unsigned)from, ~0U, cloexec ? 4 /* CLOSE_RANGE_CLOEXEC */ : 0) == 0) return;
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int self = dirfd(d);
+  int fds[1024], n = 0;
+  for (struct dirent *e; (e = readdir(d)) && n < 1024;) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] != '.' && fd >= from && fd != self) fds[n++] = fd;
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++) cloexec ? fcntl(fds[i], F_SETFD, FD_CLOEXEC) : close(fds[i]);
+}
+
 /* PATH search with the step's PATH (not the helper's); 127 when absent, 126 when not runnable. */
 static void exec_command(char **argv, char **env) {
   const char *prog = argv[0];
@@ -818,6 +840,8 @@ static void container_init(struct run_opts *o) {
       dprintf(2, "kiln-helper: chdir %s: %s\n", o->cwd, strerror(errno));
       _exit(EXIT_SETUP);
     }
+    /* The helper's own descriptors (a terminal's) are not the command's. */
+    close_from(3, 1);
     exec_command(o->argv, env);
   }
   target_pid = cmd;
@@ -911,7 +935,10 @@ int main(int argc, char **argv) {
     status_fd = 3;
     fcntl(3, F_SETFD, FD_CLOEXEC);
   }
-  if (strcmp(argv[1], "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(argv[1], "run") == 0) {
+    close_from(status_fd >= 0 ? status_fd + 1 : 3, 0);
+    return cmd_run(argc - 2, argv + 2);
+  }
   if (strcmp(argv[1], "whiteouts") == 0) return cmd_whiteouts(argc - 2, argv + 2);
   if (strcmp(argv[1], "opaque-dirs") == 0) return cmd_opaque_dirs(argc - 2, argv + 2);
   if (strcmp(argv[1], "xattrs") == 0) return cmd_xattrs(argc - 2, argv + 2);
