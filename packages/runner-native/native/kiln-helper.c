@@ -420,10 +420,16 @@ static void mount_dev(const char *rootfs) {
   }
   join(path, sizeof path, dev, "pts");
   mkdir(path, 0755);
-  xmount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+  /* As runc: terminals of group tty (5), where the user namespace maps that group. */
+  if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+    xmount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
   join(path, sizeof path, dev, "shm");
   mkdir(path, 01777);
   xmount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  /* POSIX message queues of the step's own IPC namespace (mq_open needs them), as runc mounts. */
+  join(path, sizeof path, dev, "mqueue");
+  mkdir(path, 01777);
+  if (mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) rmdir(path);
   const char *links[][2] = {{"pts/ptmx", "ptmx"},          {"/proc/self/fd", "fd"},
                             {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
                             {"/proc/self/fd/2", "stderr"}};

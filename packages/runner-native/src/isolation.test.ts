@@ -104,6 +104,25 @@ it('shows the step none of the host processes', async () => {
   sleeper.kill();
 });
 
+it("mounts runc's /dev: the host's harmless nodes, terminals of group tty, shm, the step's message queues", async () => {
+  const r = await run(
+    'grep " /dev/" /proc/self/mounts | cut -d" " -f2,3 | sort; grep -c "^devpts /dev/pts devpts [^ ]*gid=5" /proc/self/mounts',
+  );
+  expect(r.stdout.split('\n')).toEqual([
+    '/dev/full devtmpfs',
+    '/dev/mqueue mqueue',
+    '/dev/null devtmpfs',
+    '/dev/pts devpts',
+    '/dev/random devtmpfs',
+    '/dev/shm tmpfs',
+    '/dev/tty devtmpfs',
+    '/dev/urandom devtmpfs',
+    '/dev/zero devtmpfs',
+    '1',
+    '',
+  ]);
+});
+
 it("has the step's hostname, which the step cannot change for the host", async () => {
   const r = await run('hostname; hostname evil 2>/dev/null || echo refused; hostname', {
     hostname: 'stepbox',
