@@ -33,6 +33,8 @@ describe('multi-stage builds', () => {
         'COPY --from=busybox:latest /bin/busybox /bin/',
         'COPY --from=busybox:latest /etc/passwd /etc/group /etc/',
         'COPY --from=build --chown=kiln:users /out/app /owned',
+        'COPY --from=build --chown=:users /out/app /group-only',
+        'COPY --from=build --chown=:100 /out/app /gid-only',
       ].join('\n'),
     );
     const { rootfs } = buildAndUnpack(ctx);
@@ -44,6 +46,11 @@ describe('multi-stage builds', () => {
     expect(lstatSync(join(rootfs, 'bin', 'busybox')).isFile()).toBe(true);
     const owned = lstatSync(join(rootfs, 'owned'));
     expect([owned.uid, owned.gid]).toEqual([1000, 100]);
+    // No user before the colon: root's, in that group (as BuildKit).
+    for (const name of ['group-only', 'gid-only']) {
+      const st = lstatSync(join(rootfs, name));
+      expect([name, st.uid, st.gid]).toEqual([name, 0, 100]);
+    }
   });
 
   it('runs independent stages at the same time, and one after the other with --jobs 1', () => {

@@ -14,7 +14,7 @@ export interface UserIds {
  * The owner a `user[:group]` spec (COPY --chown, or USER for the directories WORKDIR creates)
  * gives files, as BuildKit's file operations resolve it: ids as given, names looked up in the
  * image's /etc/passwd and /etc/group; without a group, a named user's primary group, or the
- * uid itself for a numeric user. The account files are read only when the spec has a name.
+ * uid itself for a numeric user; without a user (`:group`), root. The account files are read only when the spec has a name.
  *
  * A name that is not found throws (INVALID_INSTRUCTION at `location`), unless `unknownAsRoot`:
  * then, as BuildKit's file operations do, an unknown user counts as 0:0 and an unknown group
@@ -30,7 +30,7 @@ export async function resolveUserIds(
   },
 ): Promise<UserIds> {
   const [user = '', group] = spec.split(':');
-  const numeric = /^\d+$/.test(user) && (group === undefined || /^\d+$/.test(group));
+  const numeric = /^\d*$/.test(user) && (group === undefined || /^\d+$/.test(group));
   const db = numeric ? undefined : await accountFiles(at.lowers, at.ctx);
   const lookup = (name: string, kind: 'user' | 'group'): { id: number; primaryGid?: number } | undefined => {
     const found = lookupId(name, kind === 'user' ? db?.passwd : db?.group, kind);
@@ -41,7 +41,8 @@ export async function resolveUserIds(
       { location: at.location },
     );
   };
-  const u = lookup(user, 'user') ?? { id: 0, primaryGid: 0 };
+  // `:group` names no user: root's files in that group, as BuildKit gives them.
+  const u = (user === '' ? undefined : lookup(user, 'user')) ?? { id: 0, primaryGid: 0 };
   const uid = u.id;
   const userGid = u.primaryGid ?? u.id;
   const gid = group === undefined ? userGid : (lookup(group, 'group')?.id ?? userGid);
