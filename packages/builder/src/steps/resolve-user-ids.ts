@@ -14,7 +14,8 @@ export interface UserIds {
  * The owner a `user[:group]` spec (COPY --chown, or USER for the directories WORKDIR creates)
  * gives files, as BuildKit's file operations resolve it: ids as given, names looked up in the
  * image's /etc/passwd and /etc/group; without a group, a named user's primary group, or the
- * uid itself for a numeric user; without a user (`:group`), root. The account files are read only when the spec has a name.
+ * uid itself for a numeric user; without a user (`:group`), root. The account files are read
+ * only when the spec has a name.
  *
  * A name that is not found throws (INVALID_INSTRUCTION at `location`), unless `unknownAsRoot`:
  * then, as BuildKit's file operations do, an unknown user counts as 0:0 and an unknown group
