@@ -3,12 +3,12 @@
  *
  *   kiln-helper stat-paths --dir DIR
  *       Reads paths relative to DIR on stdin, each ended by NUL, and writes one record per path,
- *       in order, to stdout: eleven little-endian doubles (errno, 0 when lstat succeeded; st_mode;
- *       uid; gid; size; inode; mtime seconds; mtime nanoseconds; ctime seconds; ctime
- *       nanoseconds; link length), then for a symlink its target, zero-padded to a multiple of 8
- *       bytes. After an error the other fields are 0. The last component is never followed; an
- *       absolute path or one with a ".." component is refused (EINVAL), so nothing outside DIR
- *       is read through a path the caller did not build itself.
+ *       in order, to stdout: thirteen little-endian doubles (errno, 0 when lstat succeeded;
+ *       st_mode; uid; gid; size; inode; mtime seconds; mtime nanoseconds; ctime seconds; ctime
+ *       nanoseconds; device; link count; link length), then for a symlink its target,
+ *       zero-padded to a multiple of 8 bytes. After an error the other fields are 0. The last
+ *       component is never followed; an absolute path or one with a ".." component is refused
+ *       (EINVAL), so nothing outside DIR is read through a path the caller did not build itself.
  *
  * Why: checking a build context of 20,000 files for changes is mostly lstat. Node pays a Stats
  * object and four Dates per call on top of the syscall; this does the syscalls alone and hands
@@ -26,7 +26,7 @@
 
 #include "helper.h"
 
-enum { FIELDS = 11 };
+enum { FIELDS = 13 };
 
 static char out_buf[1 << 16];
 
@@ -62,7 +62,9 @@ static void put_record(int dir, const char *rel) {
     rec[7] = (double)st.st_mtim.tv_nsec;
     rec[8] = (double)st.st_ctim.tv_sec;
     rec[9] = (double)st.st_ctim.tv_nsec;
-    rec[10] = (double)link_len;
+    rec[10] = (double)st.st_dev;
+    rec[11] = (double)st.st_nlink;
+    rec[12] = (double)link_len;
   }
   /* A target as long as the buffer may have been cut short: treat it as an error. */
   if (link_len == (ssize_t)sizeof link) {

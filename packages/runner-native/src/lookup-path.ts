@@ -31,6 +31,11 @@ export async function lookupPath(
 export interface LocatedEntry {
   readonly header: FileHeader;
   readonly hostPath: string;
+  /**
+   * `dev:ino` of a regular file that has other names (nlink > 1), so that a COPY can tell which
+   * of the files it copies are hard links of one another; undefined otherwise.
+   */
+  readonly inode?: string;
 }
 
 /** Like {@link lookupPath}, and also says which layer's file it is (for reading its content). */
@@ -99,7 +104,11 @@ async function lookupExact(
       const type = fileTypeOf(found);
       if (type === undefined) return undefined;
       const linkname = type === 'symlink' ? await readlink(join(layer.dir, path)) : undefined;
-      return { header: headerFromStats(path, found, type, linkname), hostPath: join(layer.dir, path) };
+      const header = headerFromStats(path, found, type, linkname);
+      const hostPath = join(layer.dir, path);
+      return type === 'file' && found.nlink > 1n
+        ? { header, hostPath, inode: `${found.dev}:${found.ino}` }
+        : { header, hostPath };
     }
     if (absent && opaqueAbove) return undefined;
   }

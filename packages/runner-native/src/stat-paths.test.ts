@@ -1,4 +1,12 @@
-import { lstatSync, mkdirSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +31,8 @@ it('reports what lstatSync reports, for files, directories and symlinks (never f
   utimesSync(join(base, 'dir', 'file'), 1_700_000_000.123456, 1_700_000_001.987654);
   symlinkSync('../dir/sub/ünïcode name', join(base, 'dir', 'link'));
   symlinkSync('/x'.repeat(7), join(base, 'abs')); // a target whose length is not a multiple of 8
-  const paths = ['dir', 'dir/file', 'dir/sub', 'dir/sub/ünïcode name', 'dir/link', 'abs'];
+  linkSync(join(base, 'dir', 'file'), join(base, 'dir', 'hard')); // nlink 2
+  const paths = ['dir', 'dir/file', 'dir/hard', 'dir/sub', 'dir/sub/ünïcode name', 'dir/link', 'abs'];
   const got = await statPaths(base, paths);
   expect(got).toHaveLength(paths.length);
   paths.forEach((p, i) => {
@@ -36,6 +45,8 @@ it('reports what lstatSync reports, for files, directories and symlinks (never f
       ino: st.ino,
       mtimeMs: st.mtimeMs,
       ctimeMs: st.ctimeMs,
+      dev: st.dev,
+      nlink: st.nlink,
       ...(st.isSymbolicLink() ? { linkname: readlinkSync(join(base, p)) } : {}),
     };
     expect({ path: p, ...(got[i] as object) }).toEqual({ path: p, ...want });
@@ -67,10 +78,10 @@ it('fails with HELPER_FAILED when the directory cannot be opened', async () => {
 });
 
 it('rejects output that does not hold one record per path', () => {
-  expect(() => parseStatPaths(Buffer.alloc(88), 2)).toThrow(/1 of 2 records missing/);
-  expect(() => parseStatPaths(Buffer.alloc(96), 1)).toThrow(/8 bytes after 1 records/);
-  const link = new Float64Array(11);
+  expect(() => parseStatPaths(Buffer.alloc(104), 2)).toThrow(/1 of 2 records missing/);
+  expect(() => parseStatPaths(Buffer.alloc(112), 1)).toThrow(/8 bytes after 1 records/);
+  const link = new Float64Array(13);
   link[1] = 0o120777;
-  link[10] = 100;
+  link[12] = 100;
   expect(() => parseStatPaths(Buffer.from(link.buffer), 1)).toThrow(/truncated link target/);
 });

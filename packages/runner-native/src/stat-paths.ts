@@ -11,12 +11,16 @@ export interface PathStat {
   readonly ino: number;
   readonly mtimeMs: number;
   readonly ctimeMs: number;
+  /** st_dev: with `ino`, tells which names are hard links of one file. */
+  readonly dev: number;
+  /** st_nlink: how many names the inode has. */
+  readonly nlink: number;
   /** A symlink's target. */
   readonly linkname?: string;
 }
 
 /** Doubles per record before a symlink's target (see native/stat-paths.c). */
-const FIELDS = 11;
+const FIELDS = 13;
 const RECORD_BYTES = FIELDS * 8;
 
 /**
@@ -47,7 +51,7 @@ export function parseStatPaths(data: Buffer, count: number): (PathStat | number)
     if (at + RECORD_BYTES > data.length) throw malformed(`${count - i} of ${count} records missing`);
     const f = at / 8;
     const errno = fields[f] as number;
-    const linkLength = fields[f + 10] as number;
+    const linkLength = fields[f + 12] as number;
     at += RECORD_BYTES;
     if (errno !== 0) {
       out.push(errno);
@@ -65,6 +69,8 @@ export function parseStatPaths(data: Buffer, count: number): (PathStat | number)
       // As Node computes them from a timespec, so stamps from either source compare equal.
       mtimeMs: (fields[f + 6] as number) * 1e3 + (fields[f + 7] as number) / 1e6,
       ctimeMs: (fields[f + 8] as number) * 1e3 + (fields[f + 9] as number) / 1e6,
+      dev: fields[f + 10] as number,
+      nlink: small(fields[f + 11] as number),
       linkname: link ? text.toString('utf8', at, at + linkLength) : undefined,
     });
     at += Math.ceil(linkLength / 8) * 8;
