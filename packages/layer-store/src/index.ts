@@ -15,3 +15,4 @@ export type { StoreSettings } from './store-settings.js';
 export type { LayerCompression } from './recompress-image.js';
 export { writeTarArchive, type WriteTarArchiveOptions } from './write-tar-archive.js';
 export { layerChangesFromTar, type TarNameOptions, type TarSource } from './layer-changes-from-tar.js';
+export { tarSortKey } from './layer-path.js';

@@ -34,6 +34,8 @@ export function orderHardlinks(entries: Map<string, LayerEntry>): void {
         key: member.key,
         header,
         ...(member === first && primary.open ? { open: primary.open } : {}),
+        // The content's host file too: a small one is then read in one call (see readAhead).
+        ...(member === first && primary.sourcePath !== undefined ? { sourcePath: primary.sourcePath } : {}),
       });
     }
   }

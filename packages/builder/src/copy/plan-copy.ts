@@ -16,6 +16,8 @@ export interface CopyEntry {
   readonly stamp?: FileStamp;
   /** A regular file's content held in memory (heredoc sources). */
   readonly content?: Buffer;
+  /** `dev:ino` of a source file that has other names (see SourceEntry.inode). */
+  readonly inode?: string;
 }
 
 export interface CopyOwnership {
@@ -159,7 +161,9 @@ function retarget(h: FileHeader, path: string, owner: CopyOwnership): FileHeader
 function entryFor(e: SourceEntry, path: string, owner: CopyOwnership): CopyEntry {
   const header = retarget(e.header, path, owner);
   if (header.type !== 'file') return { header };
-  return e.stamp ? { header, source: e.hostPath, stamp: e.stamp } : { header, source: e.hostPath };
+  const { hostPath: source, stamp, inode } = e;
+  if (inode !== undefined) return stamp ? { header, source, stamp, inode } : { header, source, inode };
+  return stamp ? { header, source, stamp } : { header, source };
 }
 
 /** The entries as a layer changeset; each file is opened only when the layer writer reads it. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ beforeAll(async () => {
   writeFileSync(join(ctx, 'secret.env'), 'no');
   writeFileSync(join(ctx, 'files', 'd3', 'ünï "quoted"\nname'), 'odd');
   symlinkSync('d1/f1', join(ctx, 'files', 'link'));
+  linkSync(join(ctx, 'files', 'd5', 'f5'), join(ctx, 'files', 'd6', 'hard'));
   symlinkSync('../..', join(ctx, 'files', 'up')); // a parent that leaves the context
   symlinkSync('/', join(ctx, 'root'));
   execFileSync('mkfifo', [join(ctx, 'files', 'pipe')]);
@@ -59,9 +60,10 @@ async function oneByOne(t: SourceTree, dir: string, keep?: (rel: string) => bool
 
 /** What a COPY uses of an entry (stamps come as fs.Stats one way and as plain objects the other). */
 function plain(entries: readonly SourceEntry[]): unknown[] {
-  return entries.map(({ header, hostPath, stamp }) => ({
+  return entries.map(({ header, hostPath, stamp, inode }) => ({
     header: { ...header, mtime: header.mtime.getTime() },
     hostPath,
+    inode,
     stamp: stamp && { ino: stamp.ino, size: stamp.size, mtimeMs: stamp.mtimeMs, ctimeMs: stamp.ctimeMs },
   }));
 }
@@ -86,6 +88,11 @@ it('walks the whole context as entry() and list() see it, in one batch', async (
   expect(byPath.get('files/link')?.header).toMatchObject({ type: 'symlink', linkname: 'd1/f1', size: 0 });
   expect(byPath.get('files/pipe')?.header.type).toBe('fifo');
   expect(byPath.get('files/d3/ünï "quoted"\nname')?.header.size).toBe(3);
+  // Hard links carry the same inode (dev:ino); a file with one name carries none.
+  const st = lstatSync(join(ctx, 'files', 'd5', 'f5'));
+  expect(byPath.get('files/d5/f5')?.inode).toBe(`${st.dev}:${st.ino}`);
+  expect(byPath.get('files/d6/hard')?.inode).toBe(`${st.dev}:${st.ino}`);
+  expect(byPath.get('files/d5/f4')?.inode).toBeUndefined();
 });
 
 it('gives each file the stamp lstat gives it, and the mtime fs.Stats gives it', async () => {

@@ -16,6 +16,11 @@ export interface SourceEntry {
    * instead of statting the file a second time.
    */
   readonly stamp?: FileStamp;
+  /**
+   * `dev:ino` of a regular file that has other names (nlink > 1): entries with the same value
+   * are hard links of one file (see linkHardlinks). Undefined for any other entry.
+   */
+  readonly inode?: string;
 }
 
 /**
@@ -44,7 +49,7 @@ const UNCLEAN = /(^|\/)\.\.?(\/|$)|\/\/|^\/|\/$/;
  * much as a thousand lstatSync calls; each of those builds a Stats object and four Dates).
  */
 const BATCH_STAT_MIN = 1000;
-/** At most this many paths per helper process, so its output (88 bytes a path) stays bounded. */
+/** At most this many paths per helper process, so its output (104 bytes a path) stays bounded. */
 const BATCH_STAT_MAX = 200_000;
 
 /**
@@ -140,7 +145,10 @@ export function contextTree(dir: string, filter: ContextFilter, reads?: ContextR
       mtime,
     };
     if (type === 'symlink') header.linkname = st.linkname ?? readlinkSync(hostPath);
-    return type === 'file' ? { header, hostPath, stamp: st } : { header, hostPath };
+    if (type !== 'file') return { header, hostPath };
+    return st.nlink > 1
+      ? { header, hostPath, stamp: st, inode: `${st.dev}:${st.ino}` }
+      : { header, hostPath, stamp: st };
   };
   const entry = (asked: string): SourceEntry | undefined => {
     const path = cleanPath(asked);
@@ -223,6 +231,8 @@ interface Stat extends FileStamp {
   readonly mode: number;
   readonly uid: number;
   readonly gid: number;
+  readonly dev: number;
+  readonly nlink: number;
   /** A symlink's target when already read. */
   readonly linkname?: string;
 }

@@ -6,6 +6,7 @@ import { download } from '../copy/add-sources.js';
 import { archiveKind, type ArchiveKind } from '../copy/archive-kind.js';
 import { contentDigests, fileDigest } from '../copy/content-digest.js';
 import type { ContextReads } from '../copy/context-reads.js';
+import { linkHardlinks } from '../copy/link-hardlinks.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
 import { parentDirs } from '../copy/parent-dirs.js';
 import { planCopy, resolveSource, type CopyEntry, type CopyOwnership } from '../copy/plan-copy.js';
@@ -188,7 +189,8 @@ export async function planCopyStep(
     location,
     ...(ins.chown === undefined ? {} : { owner }),
   });
-  const entries = parents.concat(planned);
+  // Before digesting: hard links are part of what the COPY writes, so of its cache key.
+  const entries = linkHardlinks(parents.concat(planned));
   const { digest: contents, files, bytes } = await contentDigests(entries, ctx.statCache);
   const archiveDigests = await Promise.all(
     archives.map(async (a) => [a.dest, a.kind, await fileDigest(a.path, ctx.statCache)] as const),
