@@ -128,6 +128,19 @@ describe('COPY of hard-linked files', () => {
     expect(seen.get('/y/c')?.ino).not.toBe(seen.get('/y/a')?.ino);
   });
 
+  it('keeps links only within one copied source, as BuildKit: `COPY a dir/ /z/` writes two files', () => {
+    const ctx = linkedContext('two-sources', ['FROM busybox', 'COPY a dir/ /z/', ''].join('\n'));
+    const built = buildUnpackedOk(root, tmp.path, ctx, { tag: 'links:sources' });
+    expect(tarEntries(built, layerDigests(built).at(-1) ?? '', 'z/')).toEqual([
+      'd z/',
+      '- z/a',
+      '- z/b',
+      '- z/keep',
+    ]);
+    const ino = (p: string): number => statSync(join(built.rootfs, p)).ino;
+    expect(ino('z/b')).not.toBe(ino('z/a'));
+  });
+
   it('gives the COPY another cache key when two equal files become hard links', () => {
     const ctx = writeContext(tmp.path, 'key', 'FROM busybox\nCOPY files/ /x/\n', {
       'files/a': 'same bytes\n',

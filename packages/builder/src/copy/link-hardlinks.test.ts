@@ -1,6 +1,6 @@
 import type { FileHeader } from '@kiln/oci';
 import { contentDigest } from './content-digest.js';
-import { linkHardlinks } from './link-hardlinks.js';
+import { linkHardlinks, scopeHardlinks } from './link-hardlinks.js';
 import type { CopyEntry } from './plan-copy.js';
 
 // Which of a COPY's files become hard links, and to which: groups form only among the entries
@@ -116,4 +116,13 @@ it('gives a hard-linked pair another content digest than two equal files', async
   const separate = linkHardlinks([file('a', '1:10'), file('b', '1:11')]);
   const linked = linkHardlinks([file('a', '1:10'), file('b', '1:10')]);
   expect(await contentDigest(withContent(linked))).not.toBe(await contentDigest(withContent(separate)));
+});
+
+it('groups only within one scope (one copied source): the same inode from two sources stays two files', () => {
+  const first = [file('x/a', '1:10'), file('x/b', '1:10')];
+  const second = [file('x/c', '1:10')];
+  const entries = [...scopeHardlinks(first, 0), ...scopeHardlinks(second, 2)];
+  expect(shape(linkHardlinks(entries))).toEqual(['x/a', 'x/b -> x/a', 'x/c']);
+  const plain = [file('x/d')];
+  expect(scopeHardlinks(plain, 5)).toBe(plain);
 });

@@ -42,3 +42,14 @@ export function linkHardlinks(entries: readonly CopyEntry[]): readonly CopyEntry
   }
   return out;
 }
+
+/**
+ * `entries` with their `inode` keys scoped to one copy of one matched source: BuildKit keeps
+ * hard links only among the files of one such copy (`COPY . /x/` keeps the context's links,
+ * `COPY a b /x/` with `a` and `b` linked writes two files), so kiln groups them the same way.
+ * Returns `entries` itself when none has an inode.
+ */
+export function scopeHardlinks(entries: readonly CopyEntry[], scope: number): readonly CopyEntry[] {
+  if (!entries.some((e) => e.inode !== undefined)) return entries;
+  return entries.map((e) => (e.inode === undefined ? e : { ...e, inode: `${scope}/${e.inode}` }));
+}

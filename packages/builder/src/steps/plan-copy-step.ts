@@ -6,7 +6,7 @@ import { download } from '../copy/add-sources.js';
 import { archiveKind, type ArchiveKind } from '../copy/archive-kind.js';
 import { contentDigests, fileDigest } from '../copy/content-digest.js';
 import type { ContextReads } from '../copy/context-reads.js';
-import { linkHardlinks } from '../copy/link-hardlinks.js';
+import { linkHardlinks, scopeHardlinks } from '../copy/link-hardlinks.js';
 import { matchSourcePaths } from '../copy/match-source-paths.js';
 import { parentDirs } from '../copy/parent-dirs.js';
 import { planCopy, resolveSource, type CopyEntry, type CopyOwnership } from '../copy/plan-copy.js';
@@ -169,7 +169,7 @@ export async function planCopyStep(
           ? posix.join(dest, posix.basename(m.rel))
           : dest;
       if (entry.header.type === 'directory' && rel(to) !== '') filled.push(rel(to));
-      planned.push(...(await planCopy(tree, entry, rel(to), owner)));
+      planned.push(...scopeHardlinks(await planCopy(tree, entry, rel(to), owner), planned.length));
     }
   }
   // Archives extract into dest: it must exist like the parents of any copied entry.
