@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCases, makeCases } from './lib/cases.mjs';
 import { parseOptions, runsOf, usage } from './lib/options.mjs';
-import { createDaemons, freePort, log, sh, waitFor } from './lib/processes.mjs';
+import { publishBase as publishBaseImage, cleanUpOnExit, startDockerd, startRegistry } from './lib/peers.mjs';
+import { createDaemons, log, sh } from './lib/processes.mjs';
 import { writeResults } from './lib/report.mjs';
 import { makeSettle } from './lib/settle.mjs';
 import { makeTools } from './lib/tools.mjs';
@@ -48,32 +49,7 @@ const W = opts.workdir || fs.mkdtempSync('/tmp/kiln-bench-');
 fs.mkdirSync(W, { recursive: true });
 log(`scratch: ${W}`);
 const daemons = createDaemons(W);
-
-let cleaned = false;
-/** Stops the daemons and (unless --keep) removes the scratch directory. Synchronous, once. */
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  daemons.stopAll();
-  if (!opts.keep) {
-    // Overlay mounts left by a killed build would make rm fail: unmount what lies under W first.
-    const mounts = fs
-      .readFileSync('/proc/self/mounts', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[1])
-      .filter((m) => m && m.startsWith(W + '/'))
-      .sort((a, b) => b.length - a.length);
-    for (const m of mounts) spawnSync('umount', ['-l', m]);
-    spawnSync('rm', ['-rf', W]);
-  }
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+const cleanup = cleanUpOnExit(W, daemons, { keep: opts.keep });
 
 const started = new Date().toISOString();
 const samples = []; // {case, run, tool, scenario, secs, cpuSecs, rssKiB, status, error}
@@ -130,80 +106,15 @@ if (opts.snapshot && !opts.kiln) {
 const kilnHelp = sh(KILN, ['--help'], { allowFail: true }).stdout;
 const kilnHas = (c) => new RegExp(`^\\s*kiln ${c}\\b`, 'm').test(kilnHelp);
 
-const DOCKER = '/usr/bin/docker';
-const PORT = await freePort();
-const REG = `localhost:${PORT}`;
+const REG = await startRegistry(daemons, W);
 const BASE = `${REG}/busybox:latest`;
-
-// registry
-fs.mkdirSync(path.join(W, 'registry'));
-fs.writeFileSync(
-  path.join(W, 'registry.yml'),
-  `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${W}/registry\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${PORT}\n`,
-);
-daemons.start('registry', '/usr/bin/docker-registry', ['serve', path.join(W, 'registry.yml')]);
-await waitFor('registry', async () => (await globalThis.fetch(`http://${REG}/v2/`)).ok);
-log(`registry on ${REG}`);
-
-// dockerd
-const D = path.join(W, 'docker');
-fs.mkdirSync(D);
-const dockerEnv = {
-  DOCKER_HOST: `unix://${D}/docker.sock`,
-  DOCKER_BUILDKIT: '1',
-  DOCKER_CONFIG: path.join(D, 'config'),
-};
-async function startDockerd(extra) {
-  const p = daemons.start('dockerd', '/usr/sbin/dockerd', [
-    '--data-root',
-    path.join(D, 'data'),
-    '--exec-root',
-    path.join(D, 'exec'),
-    '--pidfile',
-    path.join(D, 'dockerd.pid'),
-    '--host',
-    `unix://${D}/docker.sock`,
-    '--storage-driver',
-    'overlay2',
-    ...extra,
-  ]);
-  await waitFor(
-    'dockerd',
-    () => p.exitCode === null && sh(DOCKER, ['info'], { env: dockerEnv, allowFail: true }).status === 0,
-    60,
-  );
-  return p;
-}
-try {
-  await startDockerd([]);
-} catch {
-  log('dockerd with default networking failed; retrying with --bridge=none --iptables=false');
-  daemons.kill('dockerd');
-  await startDockerd(['--bridge=none', '--iptables=false', '--ip6tables=false']);
-}
-const dockerdPid = Number(fs.readFileSync(path.join(D, 'dockerd.pid'), 'utf8'));
-log(`dockerd pid ${dockerdPid}`);
+const docker = await startDockerd(daemons, W);
+const { dataRoot: dockerData } = docker;
 
 // Base images: a rootfs -> kiln import -> OCI layout -> loopback registry (pushed by skopeo, an
 // independent client); every tool pulls them from there.
-const seed = path.join(W, 'kiln-seed');
-fs.mkdirSync(path.join(W, 'seedctx'));
-function publishBase(rootfsDir, ref, name) {
-  sh(KILN, ['--root', seed, 'import', rootfsDir, ref]);
-  fs.writeFileSync(path.join(W, 'seedctx/Dockerfile'), `FROM ${ref}\n`);
-  const layout = path.join(W, `${name}-oci`);
-  sh(KILN, [
-    '--root',
-    seed,
-    'build',
-    '-q',
-    '--output',
-    `type=oci,dest=${layout},tar=false`,
-    path.join(W, 'seedctx'),
-  ]);
-  sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}`, `docker://${ref}`]);
-  log(`base ${ref} pushed`);
-}
+const publishBase = (rootfsDir, ref, name) =>
+  publishBaseImage({ kiln: KILN, scratch: W, rootfsDir, ref, name });
 publishBase(rootfs, BASE, 'busybox');
 
 // Debian base (only for the debian cases): debootstrap once (minutes, from the Debian mirror),
@@ -238,11 +149,10 @@ log(`cases generated in ${C}`);
 // ---------------------------------------------------------------- tools
 const kilnRoot = path.join(W, 'kiln-root');
 const buildahDir = path.join(W, 'buildah');
-const docker = { bin: DOCKER, env: dockerEnv, pid: dockerdPid };
 const settle = makeSettle({
   enabled: opts.settle,
   casesDir: C,
-  stores: [kilnRoot, path.join(D, 'data'), path.join(buildahDir, 'root')],
+  stores: [kilnRoot, dockerData, path.join(buildahDir, 'root')],
   kiln: KILN,
   docker,
 });

@@ -8,13 +8,18 @@ import path from 'node:path';
 /** Progress lines on stderr, with the time of day. */
 export const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
-/** Runs a command to its end; throws with its stderr's tail when it fails, unless allowFail. */
-export function sh(cmd, args, { env, allowFail = false, input, cwd } = {}) {
+/**
+ * Runs a command to its end (killed after `timeout` ms if given); throws with its stderr's tail when
+ * it fails, unless allowFail.
+ */
+export function sh(cmd, args, { env, allowFail = false, input, cwd, timeout } = {}) {
   const r = spawnSync(cmd, args, {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     input,
     cwd,
+    timeout,
+    killSignal: 'SIGKILL',
     maxBuffer: 1 << 28,
   });
   if (r.status !== 0 && !allowFail) {
