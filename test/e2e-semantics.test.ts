@@ -228,6 +228,8 @@ describe('Dockerfile semantics', () => {
     expect(readFileSync(join(r.rootfs, 'listed'), 'utf8')).toContain('opt\n');
     const scratch = build(context('path-scratch', 'FROM scratch\nLABEL a=b\n'), 'path:2');
     expect(scratch.config.Env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+    // As BuildKit's empty image: the working directory is the root.
+    expect(scratch.config.WorkingDir).toBe('/');
     // A base's own PATH is kept as it is.
     const own = build(context('path-own', 'FROM path:1\nRUN echo "$PATH" > /p\n'), 'path:3');
     expect(own.config.Env).toEqual([

@@ -13,13 +13,13 @@ import { pullIntoStore, type RegistryAccess } from './pull-into-store.js';
 import { RegistryError } from '@kiln/registry';
 import type { StageState } from '../state/stage-state.js';
 
-/** The state a stage starts from when its base is `scratch`. */
+/** The state a stage starts from when its base is `scratch`: BuildKit's empty image, `/` its working directory. */
 export function scratchState(): StageState {
   const { os, architecture } = hostPlatform();
   const config: ImageConfig = {
     architecture,
     os,
-    config: {},
+    config: { WorkingDir: '/' },
     rootfs: { type: 'layers', diff_ids: [] },
     history: [],
   };
