@@ -121,6 +121,11 @@ it('--network none leaves only the loopback interface', () => {
   expect([r.status, ifaces]).toEqual([0, ['lo']]);
 });
 
+it('lets a container edit /etc/hosts, as docker run (build steps see it read-only)', () => {
+  const r = run(['--rm', 'hello:1', 'sh', '-c', 'echo "10.0.0.1 db" >> /etc/hosts && grep -c db /etc/hosts']);
+  expect([r.status, r.stdout]).toEqual([0, '1\n']);
+});
+
 it('-i pipes stdin into the container', () => {
   expect(run(['--rm', '-i', 'hello:1', 'cat'], 'hi\n')).toMatchObject({ status: 0, stdout: 'hi\n' });
   // Without -i, stdin is /dev/null.

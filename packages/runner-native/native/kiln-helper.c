@@ -22,7 +22,8 @@
  *       --tty gives the command a pseudo-terminal of the container's devpts as its controlling
  *       terminal (stdin, stdout and stderr); PID 1 relays the helper's stdin to it and its
  *       output to the helper's stdout, and copies the size of the helper's terminal to it on
- *       SIGWINCH (which the helper forwards). See run-tty.c.
+ *       SIGWINCH (which the helper forwards). See run-tty.c. --ro-network-files mounts
+ *       /etc/hosts and /etc/resolv.conf read-only (build steps, as BuildKit).
  *
  *       Mount points the rootfs lacks (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf,
  *       /etc/hostname, every --mount target) are created in an extra top-most lower dir on a
@@ -272,7 +273,7 @@ struct rlimit_opt {
 struct run_opts {
   struct list lowers, env;
   const char *upper, *work, *rootfs, *cwd, *user, *hostname;
-  int net_none, tty;
+  int net_none, tty, ro_network_files;
   struct user_mount mounts[MAX_MOUNTS];
   int n_mounts;
   struct rlimit_opt rlimits[RLIM_NLIMITS];
@@ -316,7 +317,16 @@ static void parse_rlimit(struct run_opts *o, const char *name, const char *soft,
 
 #define RUN_USAGE                                                                                  \
   "run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--mount TYPE SRC DST OPTS]... "      \
-  "[--rlimit NAME SOFT HARD]... [--tty] [...] -- ARGV..."
+  "[--rlimit NAME SOFT HARD]... [--tty] [--ro-network-files] [...] -- ARGV..."
+
+/* How many values follow a `run` option (flags have none). */
+static int run_option_arity(const char *k) {
+  if (strcmp(k, "--mount") == 0) return 4;
+  if (strcmp(k, "--rlimit") == 0) return 3;
+  if (strcmp(k, "--limit") == 0) return 2;
+  if (strcmp(k, "--tty") == 0 || strcmp(k, "--ro-network-files") == 0) return 0;
+  return 1;
+}
 
 static void parse_run(int argc, char **argv, struct run_opts *o) {
   o->cwd = "/";
@@ -325,7 +335,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
   for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
     const char *k = argv[i];
     /* Each value is its own argv element: paths need no quoting and no parser is needed. */
-    int arity = strcmp(k, "--mount") == 0 ? 4 : strcmp(k, "--rlimit") == 0 ? 3 : strcmp(k, "--limit") == 0 ? 2 : strcmp(k, "--tty") == 0 ? 0 : 1;
+    int arity = run_option_arity(k);
     if (i + arity >= argc) usage(RUN_USAGE);
     char **v = argv + i + 1;
     i += arity;
@@ -338,6 +348,7 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
     else if (strcmp(k, "--hostname") == 0) o->hostname = v[0];
     else if (strcmp(k, "--env") == 0) push(&o->env, v[0]);
     else if (strcmp(k, "--tty") == 0) o->tty = 1;
+    else if (strcmp(k, "--ro-network-files") == 0) o->ro_network_files = 1;
     else if (strcmp(k, "--mount") == 0) {
       if (o->n_mounts >= MAX_MOUNTS) die("too many --mount");
       parse_mount(&o->mounts[o->n_mounts++], v[0], v[1], v[2], v[3]);
@@ -557,6 +568,9 @@ static void setup_rootfs(struct run_opts *o) {
     if (!etc_bind[i]) continue;
     join(path, sizeof path, rootfs, etc_dst[i]);
     xmount(etc_src[i], path, NULL, MS_BIND, NULL);
+    /* hosts and resolv.conf (not hostname) read-only for build steps, as BuildKit mounts them. */
+    if (o->ro_network_files && i < 2)
+      xmount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   }
   mount_user_mounts(rootfs, o->mounts, o->n_mounts, st);
 

@@ -123,6 +123,13 @@ it("mounts runc's /dev: the host's harmless nodes, terminals of group tty, shm, 
   ]);
 });
 
+it('mounts /etc/hosts and /etc/resolv.conf read-only, as BuildKit; /etc/hostname stays writable', async () => {
+  const r = await run(
+    'for f in /etc/hosts /etc/resolv.conf /etc/hostname; do (: >> $f) 2>/dev/null && echo "$f rw" || echo "$f ro"; done',
+  );
+  expect(r.stdout).toBe('/etc/hosts ro\n/etc/resolv.conf ro\n/etc/hostname rw\n');
+});
+
 it("has the step's hostname, which the step cannot change for the host", async () => {
   const r = await run('hostname; hostname evil 2>/dev/null || echo refused; hostname', {
     hostname: 'stepbox',

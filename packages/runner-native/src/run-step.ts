@@ -53,7 +53,7 @@ const KILL_AFTER_MS = 2000;
 
 /**
  * Runs one command in fresh namespaces on `spec.snapshot` through `kiln-helper run`; stdin is
- * /dev/null. Resolves when the helper has exited and its output is flushed; every process the
+ * /dev/null; /etc/hosts and /etc/resolv.conf are read-only, as in BuildKit's steps. Resolves when the helper has exited and its output is flushed; every process the
  * command started is gone by then (they die with the PID namespace). A non-zero exit is a
  * result, not an error. Abort and timeout send SIGTERM, then SIGKILL after 2 s. Each ssh mount
  * gets its own forwarding socket for the step's lifetime (see `SshMount`). Throws `SETUP_FAILED`
@@ -81,7 +81,11 @@ export async function runStep(spec: RunSpec, io: StdioSinks, signal?: AbortSigna
       mounts.push({ type: 'ssh', source: proxy.path, target: m.target });
     }
     signal?.throwIfAborted();
-    return await supervise(startContainer({ ...spec, mounts }, io), spec.timeout, signal);
+    return await supervise(
+      startContainer({ ...spec, mounts, readOnlyNetworkFiles: true }, io),
+      spec.timeout,
+      signal,
+    );
   } finally {
     await Promise.all(proxies.map((p) => p.close()));
   }

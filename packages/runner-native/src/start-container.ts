@@ -18,6 +18,11 @@ export interface ContainerSpec extends RunSpec {
    * `stdout`) when that is a terminal, again on every `kill('SIGWINCH')`.
    */
   readonly tty?: boolean;
+  /**
+   * Mounts `/etc/hosts` and `/etc/resolv.conf` read-only, as BuildKit does for build steps (a
+   * `docker run` container may edit them, so `kiln run` leaves them writable).
+   */
+  readonly readOnlyNetworkFiles?: boolean;
 }
 
 /**
@@ -119,6 +124,7 @@ export function helperArgs(spec: ContainerSpec): string[] {
   if (spec.user !== undefined && spec.user !== '') args.push('--user', spec.user);
   if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
   if (spec.tty === true) args.push('--tty');
+  if (spec.readOnlyNetworkFiles === true) args.push('--ro-network-files');
   for (const e of spec.env) args.push('--env', e);
   args.push('--', ...spec.args);
   return args;
