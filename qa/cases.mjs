@@ -1,5 +1,6 @@
 // The Dockerfiles the differential QA builds with kiln and with BuildKit. Each case: `about`,
-// `dockerfile({ base, reg, debian })`, the context's `files` (see qa/lib/context.mjs), `args`
+// `dockerfile({ base, reg, debian, http })`, the context's `files` (see qa/lib/context.mjs), the
+// files `served` over plain HTTP below the URL `http` (same shapes), `args`
 // given to both builders, `expectFailure` when both must refuse it, `needs: 'debian'` for cases on
 // the debootstrap base, and `known`: differences accepted, by key pattern (qa/lib/compare.mjs),
 // each with the reason. A known difference that stops occurring fails the run: the list stays
@@ -94,11 +95,17 @@ RUN echo "$PATH" > /path
   'run-environment': {
     about:
       'what a RUN step sees: identity, umask, cwd, environment, hosts, limits, capabilities, seccomp, /dev',
+    known: {
+      'fs:/etc/hostname:only-buildkit':
+        'BuildKit 20.10 leaves the empty /etc/hostname it mounted over in the layer of a step that wrote to it; kiln (like BuildKit since v0.11, moby/buildkit#3307) leaves no mount point',
+    },
     dockerfile: ({ base }) => `FROM ${base}
 # The step's hostname differs by design (kiln: kiln, BuildKit: buildkitsandbox): left out.
 RUN (id; umask; pwd; env | grep -v -e '^HOSTNAME=' | sort; echo; sed "s/$(hostname)/HOSTNAME/" /etc/hosts; ulimit -n; \\
      grep -E '^(Seccomp|NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb))' /proc/self/status; \\
-     ls -ln /dev | awk '{print $1, $3, $4, $NF}'; ls /proc/self/fd | wc -l) > /probe 2>&1
+     ls -ln /dev | awk '{print $1, $3, $4, $NF}'; ls /proc/self/fd | wc -l; \\
+     for f in /etc/hosts /etc/resolv.conf /etc/hostname; do (: >> $f) 2>/dev/null && echo "$f writable" || echo "$f read-only"; done; \\
+     grep -E ' / | /proc | /sys | /dev | /dev/shm | /dev/mqueue | /dev/pts ' /proc/self/mounts | awk '{ split($4, o, ","); print $2, $3, o[1] }' | sort) > /probe 2>&1
 `,
   },
   'run-users': {
@@ -489,6 +496,137 @@ CMD ["cmd"]
 ENTRYPOINT ["entry"]
 FROM keeps
 LABEL c=2
+`,
+  },
+  'dockerignore-edges': {
+    about:
+      '.dockerignore: leading / and ./, ** in the middle, an exception inside an excluded directory, the Dockerfile itself',
+    files: {
+      '.dockerignore':
+        '/top.txt\n./dot.txt\na/**/deep.txt\nexcluded\n!excluded/keep.txt\nDockerfile\n.dockerignore\n',
+      'top.txt': 't\n',
+      'sub/top.txt': 'kept\n',
+      'dot.txt': 'd\n',
+      'a/b/c/deep.txt': 'x\n',
+      'a/deep.txt': 'y\n',
+      'excluded/drop.txt': 'z\n',
+      'excluded/keep.txt': 'k\n',
+    },
+    dockerfile: ({ base }) => `FROM ${base}
+COPY . /ctx/
+`,
+  },
+  'context-modes': {
+    about: 'modes of context files and directories: setuid, 0700 directory, 0000 file, executable',
+    files: {
+      'bin/tool': { content: '#!/bin/sh\n', mode: 0o4755 },
+      'private/': { dir: true, mode: 0o700 },
+      'private/key': { content: 'k\n', mode: 0o600 },
+      none: { content: 'n\n', mode: 0 },
+      'group-x': { content: 'g\n', mode: 0o710 },
+    },
+    dockerfile: ({ base }) => `FROM ${base}
+COPY . /m/
+COPY private /p
+`,
+  },
+  'dest-forms': {
+    about: 'COPY destinations: an existing directory without a slash, a new name, the root',
+    files: COMMON,
+    dockerfile: ({ base }) => `FROM ${base}
+COPY f.txt /tmp
+COPY f.txt /new-name
+COPY dir/a.txt /
+COPY run.sh .
+`,
+  },
+  'run-layer-kinds': {
+    about:
+      'what RUN layers record: a mode-only change, file to directory and back, hard links in and across layers',
+    dockerfile: ({ base }) => `FROM ${base}
+RUN echo a > /a && mkdir /swap && echo f > /f2d && ln /a /a-link
+RUN chmod 0700 /etc && chmod 0600 /a && rm /f2d && mkdir /f2d && rmdir /swap && echo now-file > /swap
+RUN ln /a /a-link2 && touch -d @1234567890 /a-link
+`,
+  },
+  'escape-directive': {
+    about: 'the escape directive (backtick) and line continuations with it',
+    dockerfile: ({ base }) => `# escape=\`
+FROM ${base}
+RUN echo one \`
+    two > /out
+ENV P=C:\\path\\to
+LABEL l="a\`"b"
+`,
+  },
+  'nested-expansion': {
+    about: 'nested and escaped variable expansion',
+    args: ['--build-arg', 'B=bee'],
+    dockerfile: ({ base }) => `FROM ${base}
+ARG A
+ARG B
+ENV N=\${A:-\${B}} M=\${B:+x\${B}x} E=\\$B L='$B' Q="$B"
+RUN echo "$N|$M|$E|$L|$Q" > /exp
+`,
+  },
+  'user-env': {
+    about: 'USER and WORKDIR from variables; a RUN as that user',
+    dockerfile: ({ base }) => `FROM ${base}
+ENV U=1234 G=5678 W=/home/u
+WORKDIR $W
+RUN chown $U:$G $W
+USER $U:$G
+RUN id > id.txt && touch made
+`,
+  },
+  'scratch-stage': {
+    about: 'a FROM scratch image with a binary copied from another image, and its config defaults',
+    dockerfile: ({ base }) => `FROM scratch
+COPY --from=${base} /bin/busybox /busybox
+CMD ["/busybox", "true"]
+`,
+  },
+  'copy-from-root': {
+    about: 'COPY --from a stage’s root and a symlink to a directory with a trailing slash',
+    dockerfile: ({ base }) => `FROM ${base} AS s
+RUN mkdir -p /data/x && echo 1 > /data/x/1 && ln -s /data/x /xl
+FROM scratch AS small
+COPY --from=s /data /data
+FROM ${base}
+COPY --from=small / /all/
+COPY --from=s /xl/ /via-link/
+`,
+  },
+  'unknown-user': {
+    about: 'a USER missing from the image fails the RUN after it',
+    expectFailure: true,
+    dockerfile: ({ base }) => `FROM ${base}
+USER nobody-here
+RUN true
+`,
+  },
+  'label-forms': {
+    about: 'LABEL with continuations, quotes, escapes and an empty value; MAINTAINER',
+    dockerfile: ({ base }) => `FROM ${base}
+MAINTAINER someone <s@example.com>
+LABEL multi="line one \\
+line two" empty="" quoted='single "inner"' escaped=a\\ b
+LABEL "key with spaces"=v
+`,
+  },
+  'add-urls': {
+    about:
+      'ADD from URLs: file name and time from the server, into a directory, renamed, an archive not unpacked, --chown',
+    served: {
+      'file.txt': 'served\n',
+      'a.tar.gz': { tar: { 'x/1.txt': 'one\n' }, compress: 'gzip' },
+    },
+    dockerfile: ({ base, http }) => `FROM ${base}
+ADD ${http}/file.txt /
+ADD ${http}/file.txt /dir/
+ADD ${http}/file.txt /renamed
+ADD ${http}/a.tar.gz /x/
+ADD --chown=5:6 ${http}/file.txt /owned
 `,
   },
   'copy-dir-onto-file': {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanUpOnExit, publishBase, startDockerd, startRegistry } from '../bench/lib/peers.mjs';
-import { createDaemons, log, sh } from '../bench/lib/processes.mjs';
+import { createDaemons, freePort, log, sh, waitFor } from '../bench/lib/processes.mjs';
 import { GLOBAL_KNOWN, cases } from './cases.mjs';
 import { diffImages, judge } from './lib/compare.mjs';
 import { writeContext } from './lib/context.mjs';
@@ -88,6 +88,23 @@ const rootfs = path.join(W, 'busybox-rootfs');
 sh('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), rootfs]);
 
 const REG = await startRegistry(daemons, W);
+// Files ADD fetches by URL: a plain HTTP server on loopback (dockerd, on the host network, reaches
+// it too), serving what the cases' `served` describe, with Last-Modified from the files' times.
+const served = path.join(W, 'served');
+for (const name of opts.cases)
+  if (cases[name].served) writeContext(path.join(served, name), { files: cases[name].served });
+fs.mkdirSync(served, { recursive: true });
+const httpPort = await freePort();
+daemons.start('http', 'python3', [
+  '-m',
+  'http.server',
+  '--bind',
+  '127.0.0.1',
+  '--directory',
+  served,
+  String(httpPort),
+]);
+await waitFor('http server', async () => (await globalThis.fetch(`http://127.0.0.1:${httpPort}/`)).ok);
 const docker = await startDockerd(daemons, W);
 const base = `${REG}/busybox:latest`;
 publishBase({ kiln: KILN, scratch: W, rootfsDir: rootfs, ref: base, name: 'busybox' });
@@ -137,7 +154,8 @@ const verdicts = [];
 for (const name of selected) {
   const c = cases[name];
   const ctx = path.join(W, 'cases', name);
-  writeContext(ctx, { dockerfile: c.dockerfile({ base, reg: REG, debian }), files: c.files });
+  const http = `http://127.0.0.1:${httpPort}/${name}`;
+  writeContext(ctx, { dockerfile: c.dockerfile({ base, reg: REG, debian, http }), files: c.files });
   const outcomes = names.map((tool) => builders[tool](ctx, `${REG}/qa/${name}:${tool}`, c.args ?? []));
   let diffs = [];
   if (outcomes.every((o) => o.ok)) {

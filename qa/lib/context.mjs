@@ -9,7 +9,7 @@ export const CONTEXT_MTIME = 1000000000;
 const COMPRESSORS = { gzip: ['gzip', '-n'], bzip2: ['bzip2'], xz: ['xz'], zstd: ['zstd', '-q'] };
 
 /**
- * Writes `files` below `dir` (which must not exist) next to `Dockerfile`. A file is a string (its
+ * Writes `files` below `dir` (which must not exist), and `dockerfile` as its Dockerfile if given. A file is a string (its
  * text, mode 0644) or `{ content, mode, uid, gid }`, `{ symlink: target }`, `{ hardlink: path }`
  * (a link to another file of the context, written after it), `{ dir: true, mode }`, or
  * `{ tar: files }`: a tar archive of the described entries (same shapes) made by GNU tar;
@@ -18,7 +18,7 @@ const COMPRESSORS = { gzip: ['gzip', '-n'], bzip2: ['bzip2'], xz: ['xz'], zstd: 
 export function writeContext(dir, { dockerfile, files = {} }) {
   fs.mkdirSync(dir, { recursive: true });
   writeTree(dir, files, `${dir}.staging`);
-  fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+  if (dockerfile !== undefined) fs.writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
   sh('find', [dir, '-exec', 'touch', '-h', '-d', `@${CONTEXT_MTIME}`, '{}', '+']);
 }
 
