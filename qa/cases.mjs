@@ -3,8 +3,9 @@
 // files `served` over plain HTTP below the URL `http` (same shapes), `args`
 // given to both builders, `expectFailure` when both must refuse it, `needs: 'debian'` for cases on
 // the debootstrap base, and `known`: differences accepted, by key pattern (qa/lib/compare.mjs),
-// each with the reason. A known difference that stops occurring fails the run: the list stays
-// true.
+// each with the reason (`knownRootless`: more of them for `qa/run --rootless`; `notRootless`: why
+// a case cannot be built rootless). A known difference that stops occurring fails the run: the
+// list stays true.
 //
 // BuildKit here is Docker 20.10's (Debian's docker.io), whose built-in Dockerfile frontend
 // predates heredocs, COPY --link/--parents/--exclude and ADD --checksum: cases use what it has.
@@ -95,6 +96,10 @@ RUN echo "$PATH" > /path
   'run-environment': {
     about:
       'what a RUN step sees: identity, umask, cwd, environment, hosts, limits, capabilities, seccomp, /dev',
+    knownRootless: {
+      'fs:/probe-dev:*':
+        'the host’s device nodes bound into a rootless step belong to ids its user namespace does not map (65534), as in rootless Docker or Podman',
+    },
     known: {
       'fs:/etc/hostname:only-buildkit':
         'BuildKit 20.10 leaves the empty /etc/hostname it mounted over in the layer of a step that wrote to it; kiln (like BuildKit since v0.11, moby/buildkit#3307) leaves no mount point',
@@ -103,9 +108,10 @@ RUN echo "$PATH" > /path
 # The step's hostname differs by design (kiln: kiln, BuildKit: buildkitsandbox): left out.
 RUN (id; umask; pwd; env | grep -v -e '^HOSTNAME=' | sort; echo; sed "s/$(hostname)/HOSTNAME/" /etc/hosts; ulimit -n; \\
      grep -E '^(Seccomp|NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb))' /proc/self/status; \\
-     ls -ln /dev | awk '{print $1, $3, $4, $NF}'; ls /proc/self/fd | wc -l; \\
+     ls /proc/self/fd | wc -l; \\
      for f in /etc/hosts /etc/resolv.conf /etc/hostname; do (: >> $f) 2>/dev/null && echo "$f writable" || echo "$f read-only"; done; \\
      grep -E ' / | /proc | /sys | /dev | /dev/shm | /dev/mqueue | /dev/pts ' /proc/self/mounts | awk '{ split($4, o, ","); print $2, $3, o[1] }' | sort) > /probe 2>&1
+RUN ls -ln /dev | awk '{print $1, $3, $4, $NF}' > /probe-dev
 `,
   },
   'run-users': {
@@ -313,10 +319,17 @@ RUN rm /bin/ls /etc/group
 `,
   },
   'run-modes': {
-    about: 'special modes and file types made by RUN: setuid, sticky, 000, fifo, device node',
+    about: 'special modes and file types made by RUN: setuid, sticky, 000, fifo',
     dockerfile: ({ base }) => `FROM ${base}
 RUN touch /s && chmod 4755 /s && mkdir /sticky && chmod 1777 /sticky && touch /none && chmod 000 /none \\
- && mkfifo /fifo && mknod /null2 c 1 3
+ && mkfifo /fifo
+`,
+  },
+  'run-device-node': {
+    about: 'a device node made by RUN (CAP_MKNOD, as Docker grants)',
+    notRootless: 'no user namespace may make device nodes',
+    dockerfile: ({ base }) => `FROM ${base}
+RUN mknod /null2 c 1 3 && mknod /blk b 7 0
 `,
   },
   'volume-then-run': {

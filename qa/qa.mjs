@@ -11,6 +11,7 @@ import { createDaemons, freePort, log, sh, waitFor } from '../bench/lib/processe
 import { GLOBAL_KNOWN, cases } from './cases.mjs';
 import { diffImages, judge } from './lib/compare.mjs';
 import { writeContext } from './lib/context.mjs';
+import { createRootlessUser } from './lib/rootless-user.mjs';
 import { viewImage } from './lib/image-view.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,6 +24,8 @@ const usage = `qa/run [options]: build every case with kiln and BuildKit and com
   --debian-rootfs DIR debootstrap root for cases that need Debian (default /var/tmp/kiln-bench-debian;
                       made with scripts/make-debian-rootfs.sh when --debian is given and it is missing)
   --debian            run the Debian cases (else only when the rootfs exists)
+  --rootless          build kiln's side as an unprivileged user with subordinate ids (rootless
+                      mode); cases' \`knownRootless\` add to their known differences
   --workdir DIR       scratch directory (default: a new one under /tmp)
   --keep              keep the scratch directory and its images
   --verbose           print accepted differences too`;
@@ -41,6 +44,7 @@ function parseOptions(argv) {
     else if (a === '--kiln') o.kiln = path.resolve(value());
     else if (a === '--debian-rootfs') o.debianRootfs = path.resolve(value());
     else if (a === '--debian') o.debian = true;
+    else if (a === '--rootless') o.rootless = true;
     else if (a === '--workdir') o.workdir = path.resolve(value());
     else if (a === '--keep') o.keep = true;
     else if (a === '--verbose') o.verbose = true;
@@ -83,6 +87,7 @@ sh('bash', [
   'bzip2',
   'xz-utils',
   'zstd',
+  ...(opts.rootless ? ['uidmap', 'passwd', 'util-linux'] : []),
 ]);
 const rootfs = path.join(W, 'busybox-rootfs');
 sh('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), rootfs]);
@@ -110,6 +115,10 @@ const base = `${REG}/busybox:latest`;
 publishBase({ kiln: KILN, scratch: W, rootfsDir: rootfs, ref: base, name: 'busybox' });
 const debian = `${REG}/debian:bookworm`;
 const selected = opts.cases.filter((c) => {
+  if (opts.rootless && cases[c].notRootless) {
+    log(`${c}: skipped in rootless mode (${cases[c].notRootless})`);
+    return false;
+  }
   if (cases[c].needs !== 'debian') return true;
   if (!fs.existsSync(path.join(opts.debianRootfs, 'etc/debian_version'))) {
     if (!opts.debian) {
@@ -126,6 +135,12 @@ if (selected.some((c) => cases[c].needs === 'debian')) {
 }
 
 const kilnRoot = path.join(W, 'kiln-root');
+const rootless = opts.rootless ? createRootlessUser(W, `kilnqa${process.pid % 100000}`) : undefined;
+/** The argv of a kiln command, as root or as the rootless user (with a store in its home). */
+function kilnCommand(args) {
+  if (rootless === undefined) return [KILN, ['--root', kilnRoot, ...args]];
+  return rootless.command(KILN, ['--root', path.join(rootless.home, 'store'), ...args]);
+}
 const TIMEOUT_MS = 5 * 60 * 1000;
 /** Runs a build or push; its outcome `{ ok, output }` (never throws). */
 function attempt(cmd, args, env) {
@@ -137,8 +152,10 @@ function attempt(cmd, args, env) {
 }
 const builders = {
   kiln: (ctx, ref, args) => {
-    const built = attempt(KILN, ['--root', kilnRoot, 'build', '-q', ...args, '-t', ref, ctx]);
-    return built.ok ? attempt(KILN, ['--root', kilnRoot, 'push', ref]) : built;
+    // A rootless user builds a context of its own, as anyone would.
+    if (rootless) sh('chown', ['-R', `${rootless.uid}:${rootless.gid}`, ctx]);
+    const built = attempt(...kilnCommand(['build', '-q', ...args, '-t', ref, ctx]));
+    return built.ok ? attempt(...kilnCommand(['push', ref])) : built;
   },
   buildkit: (ctx, ref, args) => {
     const built = attempt(docker.bin, ['build', '-q', ...args, '-t', ref, ctx], docker.env);
@@ -174,7 +191,7 @@ for (const name of selected) {
     outcomes,
     names,
     diffs,
-    known: c.known,
+    known: { ...c.known, ...(rootless ? c.knownRootless : {}) },
     everywhere: GLOBAL_KNOWN,
     expectFailure: c.expectFailure,
   });
