@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCases, makeCases } from './lib/cases.mjs';
 import { parseOptions, runsOf, usage } from './lib/options.mjs';
-import { publishBase as publishBaseImage, cleanUpOnExit, startDockerd, startRegistry } from './lib/peers.mjs';
-import { createDaemons, log, sh } from './lib/processes.mjs';
+import { openScratch, publishBase as publishBaseImage, startDockerd, startRegistry } from './lib/peers.mjs';
+import { log, sh } from './lib/processes.mjs';
 import { writeResults } from './lib/report.mjs';
 import { makeSettle } from './lib/settle.mjs';
 import { makeTools } from './lib/tools.mjs';
@@ -45,11 +45,7 @@ if (opts.report) {
 }
 
 // ---------------------------------------------------------------- setup
-const W = opts.workdir || fs.mkdtempSync('/tmp/kiln-bench-');
-fs.mkdirSync(W, { recursive: true });
-log(`scratch: ${W}`);
-const daemons = createDaemons(W);
-const cleanup = cleanUpOnExit(W, daemons, { keep: opts.keep });
+const { W, daemons, cleanup } = openScratch({ workdir: opts.workdir, prefix: 'kiln-bench', keep: opts.keep });
 
 const started = new Date().toISOString();
 const samples = []; // {case, run, tool, scenario, secs, cpuSecs, rssKiB, status, error}

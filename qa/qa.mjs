@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanUpOnExit, publishBase, startDockerd, startRegistry } from '../bench/lib/peers.mjs';
-import { createDaemons, freePort, log, sh, waitFor } from '../bench/lib/processes.mjs';
+import { openScratch, publishBase, startDockerd, startRegistry } from '../bench/lib/peers.mjs';
+import { freePort, log, sh, waitFor } from '../bench/lib/processes.mjs';
 import { GLOBAL_KNOWN, cases } from './cases.mjs';
 import { diffImages, judge } from './lib/compare.mjs';
 import { writeContext } from './lib/context.mjs';
@@ -68,11 +68,7 @@ if (opts.help) {
 }
 
 // ---------------------------------------------------------------- setup
-const W = opts.workdir || fs.mkdtempSync('/tmp/kiln-qa-');
-fs.mkdirSync(W, { recursive: true });
-log(`scratch: ${W}`);
-const daemons = createDaemons(W);
-const cleanup = cleanUpOnExit(W, daemons, { keep: opts.keep });
+const { W, daemons, cleanup } = openScratch({ workdir: opts.workdir, prefix: 'kiln-qa', keep: opts.keep });
 const KILN = opts.kiln || path.join(repo, 'packages/builder/bin/kiln');
 
 log('ensuring Debian packages');

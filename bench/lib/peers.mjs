@@ -4,10 +4,22 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, log, sh, waitFor } from './processes.mjs';
+import { createDaemons, freePort, log, sh, waitFor } from './processes.mjs';
 
 /** Debian's docker client (the one in /usr/local/bin, if any, lacks BuildKit's builder). */
 export const DOCKER = '/usr/bin/docker';
+
+/**
+ * The scratch directory of a run (`workdir`, else a new `/tmp/PREFIX-XXXXXX`), its daemons, and
+ * their clean-up at exit (see cleanUpOnExit): `{ W, daemons, cleanup }`.
+ */
+export function openScratch({ workdir, prefix, keep }) {
+  const W = workdir || fs.mkdtempSync(`/tmp/${prefix}-`);
+  fs.mkdirSync(W, { recursive: true });
+  log(`scratch: ${W}`);
+  const daemons = createDaemons(W);
+  return { W, daemons, cleanup: cleanUpOnExit(W, daemons, { keep }) };
+}
 
 /**
  * Stops `daemons` and (unless `keep`) removes `scratch` when this process exits or is signalled:
