@@ -443,6 +443,15 @@ ARG OUTSIDE
 RUN echo "[$OUTSIDE]" > /scopes2
 `,
   },
+  'build-arg-from-env': {
+    about: '--build-arg NAME without a value takes the value from the environment (qa/run sets QA_FROM_ENV)',
+    args: ['--build-arg', 'QA_FROM_ENV', '--build-arg', 'QA_UNSET_ENV'],
+    dockerfile: ({ base }) => `FROM ${base}
+ARG QA_FROM_ENV=default
+ARG QA_UNSET_ENV=kept-default
+RUN echo "$QA_FROM_ENV $QA_UNSET_ENV" > /from-env
+`,
+  },
   'chown-by-name': {
     about: 'COPY --chown with names from the image’s passwd and group; COPY --from with --chown',
     files: COMMON,
@@ -657,6 +666,21 @@ COPY dir /x
     dockerfile: ({ base }) => `FROM ${base}
 COPY nope /x
 `,
+  },
+  'debian-apt': {
+    about:
+      'apt-get install from the Debian mirror (host network): packages with file capabilities and setuid programs, apt’s sandbox user',
+    needs: 'debian',
+    args: ['--network', 'host'],
+    dockerfile: ({ debian }) => `FROM ${debian}
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends iputils-ping sudo >/dev/null \\
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+RUN getcap /usr/bin/ping > /caps 2>&1 || echo "no getcap" > /caps
+`,
+    known: {
+      'fs:/var/log/*': 'apt’s and dpkg’s logs hold the time of the build',
+      'fs:/var/cache/ldconfig/aux-cache:*': 'ldconfig’s cache records file times',
+    },
   },
   'debian-merged-usr': {
     about: 'COPY into /bin/ on a merged-/usr Debian; useradd and USER by name',

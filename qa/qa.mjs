@@ -161,6 +161,9 @@ const builders = {
 const names = Object.keys(builders);
 
 // ---------------------------------------------------------------- cases
+// For the build-arg-from-env case: `--build-arg NAME` reads the client's environment.
+process.env.QA_FROM_ENV = 'from-the-environment';
+delete process.env.QA_UNSET_ENV;
 // Files the builds make get this run's clock: anything at or after it is compared as `build`.
 const buildStartMs = Date.now() - 1000;
 const verdicts = [];
