@@ -7,7 +7,8 @@ import { sh } from '../../bench/lib/processes.mjs';
  * Creates the user `name` with its home at `home` (below `scratch`, which becomes traversable)
  * and a subordinate uid and gid range of 65,536 each (added past every existing range when
  * useradd allotted none). Returns `{ name, home, uid, gid, command(cmd, args) }`: `command`
- * gives the argv that runs `cmd` as the user with a clean environment (PATH and HOME only).
+ * gives the argv that runs `cmd` as the user with a clean environment (PATH, HOME and the QA_*
+ * variables cases read).
  * `remove()` deletes the user (userdel also drops its ranges); registered for process exit too.
  */
 export function createRootlessUser(scratch, name) {
@@ -43,6 +44,10 @@ export function createRootlessUser(scratch, name) {
       '-i',
       `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`,
       `HOME=${home}`,
+      // What the cases read from the builder's environment (build-arg-from-env).
+      ...Object.entries(process.env)
+        .filter(([k]) => k.startsWith('QA_'))
+        .map(([k, v]) => `${k}=${v}`),
       cmd,
       ...args,
     ],
