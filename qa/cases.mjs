@@ -651,6 +651,17 @@ ADD ${http}/a.tar.gz /x/
 ADD --chown=5:6 ${http}/file.txt /owned
 `,
   },
+  'copy-many-to-no-slash': {
+    about: 'COPY of several files to a destination without a trailing slash',
+    files: { 'one.txt': '1\n', 'two.txt': '2\n' },
+    dockerfile: ({ base }) => `FROM ${base}
+COPY one.txt two.txt /multi
+`,
+    known: {
+      'fs:/multi*':
+        'kiln makes /multi a directory holding both files (the reference requires the slash; BuildKit says it treats the target as a directory); BuildKit writes each file over /multi in turn (moby/buildkit#1853, open)',
+    },
+  },
   'copy-dir-onto-file': {
     about: 'a directory copied onto a file is refused',
     expectFailure: true,
