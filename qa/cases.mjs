@@ -662,6 +662,65 @@ COPY one.txt two.txt /multi
         'kiln makes /multi a directory holding both files (the reference requires the slash; BuildKit says it treats the target as a directory); BuildKit writes each file over /multi in turn (moby/buildkit#1853, open)',
     },
   },
+  'platform-args': {
+    about: 'the automatic platform ARGs, visible once declared; a stage chosen by an ARG',
+    dockerfile: ({ base }) => `ARG STAGE=picked
+FROM ${base} AS picked
+ARG TARGETARCH
+ARG TARGETOS
+ARG TARGETPLATFORM
+ARG BUILDARCH
+RUN echo "$TARGETOS/$TARGETARCH $TARGETPLATFORM $BUILDARCH [$BUILDOS]" > /platform
+FROM \${STAGE}
+RUN echo chosen > /chosen
+`,
+  },
+  'instruction-edges': {
+    about:
+      'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',
+    known: {
+      'config.WorkingDir':
+        'kiln cleans an absolute WORKDIR (/b); BuildKit 20.10 keeps it as written (/a/../b/)',
+      'fs:/a:only-buildkit': 'and BuildKit 20.10 makes /a on the way',
+    },
+    dockerfile: ({ base }) => `FROM ${base}
+ENV EMPTY= V=/vol
+WORKDIR /a/../b/
+VOLUME $V
+USER root:root
+RUN pwd > /pwd && echo "[$EMPTY]" > /empty
+`,
+  },
+  'onbuild-copy': {
+    about: 'an ONBUILD COPY of a parent image runs with the child’s context (parent pushed first)',
+    files: COMMON,
+    dockerfile: ({ base }) => `FROM ${base} AS parent
+ONBUILD COPY f.txt /from-child-context
+ONBUILD RUN echo triggered > /triggered
+FROM parent
+RUN ls /from-child-context /triggered > /seen
+`,
+  },
+  'archive-links': {
+    about: 'ADD of a tar holding hard links, relative and absolute symlinks and an empty directory',
+    files: {
+      't.tar': {
+        tar: {
+          'd/file': 'content\n',
+          'd/hard': { hardlink: 'd/file' },
+          'd/rel': { symlink: 'file' },
+          'd/abs': { symlink: '/etc/passwd' },
+          'd/empty/': { dir: true },
+        },
+      },
+      'emptydir/': { dir: true },
+    },
+    dockerfile: ({ base }) => `FROM ${base}
+ADD t.tar /t/
+COPY emptydir /e/
+COPY . /ctx/
+`,
+  },
   'copy-dir-onto-file': {
     about: 'a directory copied onto a file is refused',
     expectFailure: true,
