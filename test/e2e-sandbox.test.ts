@@ -208,6 +208,32 @@ describe('kiln build limits', () => {
     ).toBe(0);
   }, 120000);
 
+  it('shows a step its own cgroup at /sys/fs/cgroup, read-only: --memory is the limit it reads there', () => {
+    const memory = cgroupSupport().get('memory') ?? '';
+    if (!/^memory v[12] /.test(memory)) {
+      console.warn(`skipped: ${memory || 'no memory cgroup controller'}`);
+      return;
+    }
+    // cgroup v1: memory/memory.limit_in_bytes; v2: memory.max (what a JVM sizes its heap from).
+    const ctx = writeContext(
+      tmp.path,
+      'cgroupfs',
+      'FROM sshbox\nRUN cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; ' +
+        'grep -vc ":/$" /proc/self/cgroup; touch /sys/fs/cgroup/x 2>/dev/null || echo read-only\n',
+    );
+    const r = kiln(root, ['build', '--progress', 'plain', '--no-cache', '--memory', '32m', ctx]);
+    expect(r.status).toBe(0);
+    const lines = r.stderr
+      .split('\n')
+      .map((l) => /^#\d+ [\d.]+ (.*)$/.exec(l)?.[1])
+      .filter((l): l is string => l !== undefined);
+    expect(lines[0]).toBe(String(32 * 1024 * 1024));
+    // Every hierarchy shows the step's cgroup as its root (its own cgroup namespace): no line of
+    // /proc/self/cgroup names a path below it.
+    expect(lines[1]).toBe('0');
+    expect(lines).toContain('read-only');
+  }, 120000);
+
   it('stops a step that runs past --step-timeout with a clear error', () => {
     const ctx = writeContext(tmp.path, 'slow', 'FROM sshbox\nRUN echo started; sleep 1000\n');
     const r = kiln(root, ['build', '--progress', 'plain', '--step-timeout', '1s', ctx]);

@@ -17,6 +17,8 @@ void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* a + "/" + b into out, or a setup error when it does not fit. */
 void join(char *out, size_t cap, const char *a, const char *b);
 void xmount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data);
+/* step-cgroupfs.c: the host's cgroup file systems, read-only, below ROOTFS/sys/fs/cgroup. */
+void mount_step_cgroupfs(const char *rootfs);
 void touch(const char *path, mode_t mode);
 /* Copies a host file; a missing `from` gives an empty file (as Docker does for hosts files). */
 void copy_file(const char *from, const char *to);

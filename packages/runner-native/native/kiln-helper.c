@@ -450,11 +450,17 @@ static void mount_dev(const char *rootfs) {
   }
 }
 
+/* Whether the step has a cgroup namespace of its own (see container_init). */
+static int cgroup_ns;
+
 static void mount_sys(const char *rootfs) {
   char path[4096];
   join(path, sizeof path, rootfs, "sys");
   unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-  if (mount("sysfs", path, "sysfs", fl, NULL) == 0) return;
+  if (mount("sysfs", path, "sysfs", fl, NULL) == 0) {
+    if (cgroup_ns) mount_step_cgroupfs(rootfs);
+    return;
+  }
   /* Some sandboxes refuse a fresh sysfs; a read-only view of the host's is the fallback. */
   xmount("/sys", path, NULL, MS_BIND | MS_REC, NULL);
   xmount(NULL, path, NULL, MS_BIND | MS_REMOUNT | fl, NULL);
@@ -814,6 +820,9 @@ static int status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + 
 /* PID 1 of the new PID namespace: sets up the sandbox, runs the command, reaps every orphan,
  * and exits with the command's status (which makes the kernel kill whatever is left). */
 static void container_init(struct run_opts *o) {
+  /* A cgroup namespace of its own (after cgroup_enter), so that its /sys/fs/cgroup shows the
+   * step's cgroup as the root; kernels without one run the step without that view. */
+  cgroup_ns = unshare(CLONE_NEWCGROUP) == 0;
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->net_none ? CLONE_NEWNET : 0);
   if (unshare(flags) < 0) die("unshare: %s", strerror(errno));
   umask(022); /* Docker's, so file modes do not depend on who started kiln */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { sha256Digest } from '@kiln/oci';
@@ -50,11 +50,29 @@ function withController(name: LimitController, body: (dir: string) => Promise<vo
   };
 }
 
-/** The step's cgroup for `controller` as /proc/self/cgroup shows it inside the step. */
-function stepCgroup(procSelfCgroup: string, controller: string): string | undefined {
-  const line = procSelfCgroup.split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
+/** The cgroup for `controller` in a /proc/PID/cgroup text. */
+function cgroupOf(procCgroup: string, controller: string): string | undefined {
+  const line = procCgroup.split('\n').find((l) => l.split(':')[1]?.split(',').includes(controller));
   return line?.split(':')[2];
 }
+
+/**
+ * /proc/PID/cgroup, read from here (the host's cgroup namespace), of the step process running
+ * `sleep MARKER`: the step itself sees its own cgroup as the root of a namespace of its own.
+ */
+async function hostCgroupOfSleep(marker: number): Promise<string> {
+  for (;;) {
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline === `sleep\0${marker}\0`) return readFile(`/proc/${pid}/cgroup`, 'utf8');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A number no other process's `sleep` has. */
+const marker = (): number => 900000 + Math.floor(Math.random() * 99999);
 
 // Spawns ten background sleeps: each is a fork of the shell.
 const SPAWN_TEN = 'i=0; while [ $i -lt 10 ]; do sleep 30 & i=$((i+1)); done; echo spawned; kill $(jobs -p)';
@@ -91,19 +109,19 @@ it(
 it(
   'puts the step in a cgroup of its own with the CPU quota, and removes it afterwards',
   withController('cpu', async (parent) => {
-    const stdout = new StringSink();
     const controller = new AbortController();
+    const sleep = marker();
     const spec: RunSpec = {
       snapshot,
-      args: ['/bin/sh', '-c', 'cat /proc/self/cgroup; echo listed; sleep 1000'],
+      args: ['/bin/sh', '-c', `grep -vc ":/$" /proc/self/cgroup; sleep ${sleep}`],
       env: ['PATH=/bin'],
       cwd: '/',
       network: 'host',
       limits: { cpus: 1.5 },
     };
+    const stdout = new StringSink();
     const running = runStep(spec, { stdout, stderr: new StringSink() }, controller.signal);
-    while (!stdout.text.includes('listed')) await new Promise((resolve) => setTimeout(resolve, 20));
-    const path = stepCgroup(stdout.text, 'cpu');
+    const path = cgroupOf(await hostCgroupOfSleep(sleep), 'cpu');
     expect(path).toMatch(/\/kiln-step-\d+$/);
     const dir = join(parent, posix.basename(path ?? ''));
     expect((await readFile(join(dir, 'cpu.cfs_quota_us'), 'utf8')).trim()).toBe('150000');
@@ -111,14 +129,21 @@ it(
     controller.abort();
     await running;
     expect(existsSync(dir)).toBe(false);
+    // Inside, every hierarchy shows the step's cgroup as the root of its own namespace.
+    expect(stdout.text).toBe('0\n');
   }),
   30000,
 );
 
 it('without limits the step stays in the cgroup kiln runs in', async () => {
-  const r = await run('cat /proc/self/cgroup');
-  expect(r.stdout).toBe(await readFile('/proc/self/cgroup', 'utf8'));
-});
+  const sleep = marker();
+  const stop = new AbortController();
+  const running = run(`sleep ${sleep}`, {}, stop.signal);
+  const seen = await hostCgroupOfSleep(sleep);
+  stop.abort();
+  await running;
+  expect(seen).toBe(await readFile('/proc/self/cgroup', 'utf8'));
+}, 30000);
 
 it('refuses limits that are not positive before starting anything', async () => {
   await expect(run('true', { limits: { memory: 0 } })).rejects.toMatchObject({ code: 'BAD_LIMIT' });
