@@ -101,6 +101,8 @@ RUN echo "$PATH" > /path
         'the host’s device nodes bound into a rootless step belong to ids its user namespace does not map (65534), as in rootless Docker or Podman',
     },
     known: {
+      'fs:/probe-cgroup:*':
+        'the step’s /sys/fs/cgroup: kiln’s tmpfs is read-only and holds the unified (v2) hierarchy of a hybrid host too; runc’s (Docker 20.10) is writable and leaves it out',
       'fs:/etc/hostname:only-buildkit':
         'BuildKit 20.10 leaves the empty /etc/hostname it mounted over in the layer of a step that wrote to it; kiln (like BuildKit since v0.11, moby/buildkit#3307) leaves no mount point',
     },
@@ -112,6 +114,7 @@ RUN (id; umask; pwd; env | grep -v -e '^HOSTNAME=' | sort; echo; sed "s/$(hostna
      for f in /etc/hosts /etc/resolv.conf /etc/hostname; do (: >> $f) 2>/dev/null && echo "$f writable" || echo "$f read-only"; done; \\
      grep -E ' / | /proc | /sys | /dev | /dev/shm | /dev/mqueue | /dev/pts ' /proc/self/mounts | awk '{ split($4, o, ","); print $2, $3, o[1] }' | sort) > /probe 2>&1
 RUN ls -ln /dev | awk '{print $1, $3, $4, $NF}' > /probe-dev
+RUN grep ' /sys/fs/cgroup' /proc/self/mounts | awk '{ split($4, o, ","); print $2, $3, o[1] }' | sort > /probe-cgroup
 `,
   },
   'run-users': {
