@@ -179,13 +179,17 @@ it('writes neither a secret nor the agent socket path into any file of the store
   expect(leaks.map(([path]) => path)).toEqual([]);
 });
 
+/** Whether steps can get a memory limit here; says why not (the test is skipped) otherwise. */
+function memoryControllerUsable(): boolean {
+  const memory = cgroupSupport().get('memory') ?? '';
+  if (/^memory v[12] /.test(memory)) return true;
+  console.warn(`skipped: ${memory || 'no memory cgroup controller'}`);
+  return false;
+}
+
 describe('kiln build limits', () => {
   it('fails a step over --memory as killed by the OOM killer', () => {
-    const memory = cgroupSupport().get('memory') ?? '';
-    if (!/^memory v[12] /.test(memory)) {
-      console.warn(`skipped: ${memory || 'no memory cgroup controller'}`);
-      return;
-    }
+    if (!memoryControllerUsable()) return;
     const ctx = writeContext(
       tmp.path,
       'oom',
@@ -209,11 +213,7 @@ describe('kiln build limits', () => {
   }, 120000);
 
   it('shows a step its own cgroup at /sys/fs/cgroup, read-only: --memory is the limit it reads there', () => {
-    const memory = cgroupSupport().get('memory') ?? '';
-    if (!/^memory v[12] /.test(memory)) {
-      console.warn(`skipped: ${memory || 'no memory cgroup controller'}`);
-      return;
-    }
+    if (!memoryControllerUsable()) return;
     // cgroup v1: memory/memory.limit_in_bytes; v2: memory.max (what a JVM sizes its heap from).
     const ctx = writeContext(
       tmp.path,
