@@ -450,10 +450,9 @@ static void mount_dev(const char *rootfs) {
   }
 }
 
-/* Whether the step has a cgroup namespace of its own (see container_init). */
-static int cgroup_ns;
-
-static void mount_sys(const char *rootfs) {
+/* `cgroup_ns`: the step has a cgroup namespace of its own (see container_init), so the cgroup
+ * file systems mounted in it show the step's cgroup as their root. */
+static void mount_sys(const char *rootfs, int cgroup_ns) {
   char path[4096];
   join(path, sizeof path, rootfs, "sys");
   unsigned long fl = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -531,7 +530,7 @@ static struct etc_plan mount_rootfs(const struct run_opts *o, const char *stage,
 }
 
 /* Mounts the rootfs under `stage` (a private tmpfs) and pivots into it. */
-static void setup_rootfs(struct run_opts *o) {
+static void setup_rootfs(struct run_opts *o, int cgroup_ns) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private: %s", strerror(errno));
   /* The staging tmpfs hides the work dir in this namespace only; the overlay reaches the real
    * work dir through its file descriptor, and the host never sees a staging directory. */
@@ -565,7 +564,7 @@ static void setup_rootfs(struct run_opts *o) {
   join(path, sizeof path, rootfs, "proc");
   xmount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   mount_dev(rootfs);
-  mount_sys(rootfs);
+  mount_sys(rootfs, cgroup_ns);
   mask_paths(rootfs);
   const char *etc_src[] = {hosts, resolv, hostname};
   const char *etc_dst[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname"};
@@ -822,13 +821,13 @@ static int status_code(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + 
 static void container_init(struct run_opts *o) {
   /* A cgroup namespace of its own (after cgroup_enter), so that its /sys/fs/cgroup shows the
    * step's cgroup as the root; kernels without one run the step without that view. */
-  cgroup_ns = unshare(CLONE_NEWCGROUP) == 0;
+  int cgroup_ns = unshare(CLONE_NEWCGROUP) == 0;
   int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (o->net_none ? CLONE_NEWNET : 0);
   if (unshare(flags) < 0) die("unshare: %s", strerror(errno));
   umask(022); /* Docker's, so file modes do not depend on who started kiln */
   if (o->net_none) loopback_up();
   if (sethostname(o->hostname, strlen(o->hostname)) < 0) die("sethostname: %s", strerror(errno));
-  setup_rootfs(o);
+  setup_rootfs(o, cgroup_ns);
   struct ident id;
   resolve_user(o->user, &id);
   make_dirs(o->cwd);

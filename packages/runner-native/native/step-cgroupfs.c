@@ -81,7 +81,7 @@ void mount_step_cgroupfs(const char *rootfs) {
     if (n <= 0) continue;
     target[n] = '\0';
     join(path, sizeof path, dir, e->d_name);
-    if (symlink(target, path) < 0) continue;
+    symlink(target, path); /* best effort, as the mounts */
   }
   if (d) closedir(d);
   mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | RO_FLAGS, NULL);
