@@ -24,8 +24,12 @@ let ca: CertificateFiles;
 /** No certs.d entry for the registry: only the system CAs and NODE_EXTRA_CA_CERTS apply. */
 let emptyCertsD: string;
 
-function kilnProgram(args: readonly string[], extraCa: string | undefined): Result {
-  const env: NodeJS.ProcessEnv = { ...process.env, KILN_CERTS_D: emptyCertsD };
+function kilnProgram(
+  args: readonly string[],
+  extraCa: string | undefined,
+  more: NodeJS.ProcessEnv = {},
+): Result {
+  const env: NodeJS.ProcessEnv = { ...process.env, KILN_CERTS_D: emptyCertsD, ...more };
   delete env.NODE_EXTRA_CA_CERTS;
   if (extraCa !== undefined) env.NODE_EXTRA_CA_CERTS = extraCa;
   const r = spawnSync(program, ['--root', root, ...args], { encoding: 'utf8', env, timeout: 300_000 });
@@ -56,13 +60,11 @@ describeRegistry('NODE_EXTRA_CA_CERTS through the launcher (HTTPS registry with 
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
-  it('ADD <https url> trusts it too (Node global agent), and only with it', () => {
-    // A blob the registry serves over HTTPS: the config of the image pushed above.
-    ok(kilnProgram(['push', 'tiny:1', `${registry.host}/extra/tiny:1`], ca.cert));
-    const index = JSON.parse(readFileSync(join(root, 'index.json'), 'utf8')) as {
-      manifests: { digest: string }[];
-    };
-    const manifestDigest = index.manifests[0]?.digest ?? '';
+  /** A context whose Dockerfile ADDs, over HTTPS, the config of the image pushed; and that config. */
+  function addOverHttps(): { ctx: string; config: Buffer } {
+    const manifestDigest = ok(
+      kilnProgram(['push', 'tiny:1', `${registry.host}/extra/tiny:1`], ca.cert),
+    ).trim();
     const manifest = JSON.parse(
       readFileSync(join(root, 'blobs', 'sha256', manifestDigest.slice('sha256:'.length)), 'utf8'),
     ) as { config: { digest: string } };
@@ -70,16 +72,28 @@ describeRegistry('NODE_EXTRA_CA_CERTS through the launcher (HTTPS registry with 
     const ctx = join(tmp.path, 'ctx');
     mkdirSync(ctx, { recursive: true });
     writeFileSync(join(ctx, 'Dockerfile'), `FROM tiny:1\nADD ${url} /config.json\n`);
+    const config = readFileSync(
+      join(root, 'blobs', 'sha256', manifest.config.digest.slice('sha256:'.length)),
+    );
+    return { ctx, config };
+  }
 
+  it('ADD <https url> trusts it too, and only with it', () => {
+    const { ctx, config } = addOverHttps();
     const without = kilnProgram(['build', '-q', '-t', 'added:1', ctx], undefined);
     expect(without.status).not.toBe(0);
     expect(without.stderr).toMatch(/certificate|self.signed|issuer/i);
 
     const out = join(tmp.path, 'out');
     ok(kilnProgram(['build', '-q', '-t', 'added:1', '--output', `type=local,dest=${out}`, ctx], ca.cert));
-    const config = readFileSync(
-      join(root, 'blobs', 'sha256', manifest.config.digest.slice('sha256:'.length)),
-    );
+    expect(readFileSync(join(out, 'config.json')).equals(config)).toBe(true);
+  });
+
+  it("ADD <https url> trusts the system's CA bundle ($SSL_CERT_FILE), as docker build does", () => {
+    const { ctx, config } = addOverHttps();
+    const out = join(tmp.path, 'out-system');
+    const args = ['build', '-q', '--no-cache', '--output', `type=local,dest=${out}`, ctx];
+    ok(kilnProgram(args, undefined, { SSL_CERT_FILE: ca.cert }));
     expect(readFileSync(join(out, 'config.json')).equals(config)).toBe(true);
   });
 });

@@ -10,6 +10,8 @@ export {
   type RegistryTls,
   type RegistryTlsOptions,
 } from './load-registry-tls.js';
+export { systemCaCertificates } from './system-ca-certificates.js';
+export { systemHttpsAgent } from './system-https-agent.js';
 export { parseWwwAuthenticate, type AuthChallenge } from './parse-www-authenticate.js';
 export { redactSecrets } from './redact-secrets.js';
 export type { BlobOrigins, BlobSink, ImageSource } from './blob-io.js';

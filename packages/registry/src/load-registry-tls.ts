@@ -1,13 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import { RegistryError } from './registry-error.js';
+import { systemCaCertificates } from './system-ca-certificates.js';
 
 /** Docker's per-registry certificate directory, used when `$KILN_CERTS_D` does not name another. */
 export const DEFAULT_CERTS_DIR = '/etc/docker/certs.d';
-
-/** Where the operating system keeps its CA bundle (Debian); `$SSL_CERT_FILE` names another. */
-const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 
 /** What HTTPS connections to one host trust and present. */
 export interface RegistryTls {
@@ -32,14 +29,9 @@ export interface RegistryTlsOptions {
   readonly verify?: boolean;
 }
 
-let systemBundle: Promise<string[]> | undefined;
-const extraBundles = new Map<string, Promise<string[]>>();
-
 /**
  * The trust for HTTPS to `host` (`host[:port]` as references write it): the system's CAs
- * (Node's bundled roots plus the OS bundle, since passing any `ca` replaces Node's default, and
- * the file `NODE_EXTRA_CA_CERTS` names, which Node's default would have trusted too),
- * every `*.crt` in `<certsDir>/<host>/` (docker's layout, e.g. `ca.crt`), and `caFiles`.
+ * ({@link systemCaCertificates}: Node's roots, the OS bundle, `NODE_EXTRA_CA_CERTS`), every `*.crt` in `<certsDir>/<host>/` (docker's layout, e.g. `ca.crt`), and `caFiles`.
  * A `client.cert`/`client.key` pair there is presented as a client certificate. A missing
  * certs.d directory is normal; an unreadable `caFiles` entry is a CERTIFICATE error.
  */
@@ -47,16 +39,7 @@ export async function loadRegistryTls(host: string, opts: RegistryTlsOptions = {
   const env = opts.env ?? process.env;
   const certsDir = opts.certsDir ?? (env.KILN_CERTS_D || DEFAULT_CERTS_DIR);
   const hostDir = join(certsDir, host);
-  const systemFile = env.SSL_CERT_FILE || SYSTEM_BUNDLE;
-  systemBundle ??= readSystemBundle(systemFile);
-  const ca = [...rootCertificates, ...(await systemBundle)];
-  const extraFile = env.NODE_EXTRA_CA_CERTS;
-  // Often the system bundle itself: parsing it twice would only slow every connection's setup.
-  if (extraFile && extraFile !== systemFile) {
-    let extra = extraBundles.get(extraFile);
-    if (!extra) extraBundles.set(extraFile, (extra = readSystemBundle(extraFile)));
-    ca.push(...(await extra));
-  }
+  const ca = await systemCaCertificates(env);
   let cert: string | undefined;
   let key: string | undefined;
   for (const name of (await readdir(hostDir).catch(() => [] as string[])).sort()) {
@@ -69,11 +52,6 @@ export async function loadRegistryTls(host: string, opts: RegistryTlsOptions = {
   }
   for (const file of opts.caFiles ?? []) ca.push(await readPem(file));
   return { ca, cert, key, hostDir, verify: opts.verify ?? true };
-}
-
-async function readSystemBundle(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.includes('-----BEGIN CERTIFICATE-----') ? [text] : [];
 }
 
 async function readPem(file: string): Promise<string> {

@@ -5,6 +5,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { systemHttpsAgent } from '@kiln/registry';
 
 /** A private scratch directory under the store's temp dir; named so a killed build's is cleaned. */
 export async function scratchDir(storeRoot: string): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -53,10 +54,13 @@ export async function download(
   return { path, digest, size, name, mtime: new Date(Number.isNaN(modified) ? 0 : modified) };
 }
 
-function fetchFollowing(url: string, signal: AbortSignal, hops = 0): Promise<IncomingMessage> {
+async function fetchFollowing(url: string, signal: AbortSignal, hops = 0): Promise<IncomingMessage> {
+  const https = url.startsWith('https:');
+  // The system's CAs and NODE_EXTRA_CA_CERTS, as a docker build trusts: not Node's roots alone.
+  const agent = https ? await systemHttpsAgent() : undefined;
   return new Promise((resolve, reject) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const req = get(url, { signal }, (res) => {
+    const get = https ? httpsGet : httpGet;
+    const req = get(url, { signal, agent }, (res) => {
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
       if (status >= 300 && status < 400 && location && hops < MAX_REDIRECTS) {
