@@ -27,6 +27,10 @@ const COMMON = {
 
 export const cases = {
   'config-basics': {
+    known: {
+      history:
+        'kiln writes a HEALTHCHECK\'s history text as current BuildKit does, Go\'s %q of its healthcheck struct, which has had a StartInterval since 20.10: one more "0s"',
+    },
     about:
       'metadata instructions: LABEL, ENV forms, EXPOSE ranges, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD, USER, WORKDIR, ENTRYPOINT/CMD',
     dockerfile: ({ base }) => `FROM ${base}
@@ -63,6 +67,10 @@ ENTRYPOINT ['single', 'quotes']
 `,
   },
   'args-and-expansion': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: 'global ARGs in FROM, defaults, --build-arg, ${:-} and ${:+} expansions, ENV from ARG',
     args: ['--build-arg', 'W=cli'],
     dockerfile: ({ reg }) => `ARG TAG=latest
@@ -76,6 +84,10 @@ RUN echo "$V $W $E \${W:-x} \${U:-unset} \${W:+set} \${U:+set}" > /args
 `,
   },
   'arg-after-env': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: 'an ARG after an ENV of the same name wins during the build, the image keeps the ENV',
     args: ['--build-arg', 'X=cli'],
     dockerfile: ({ base }) => `FROM ${base}
@@ -166,6 +178,10 @@ COPY ["sp ace.txt", "/with space/"]
 `,
   },
   'copy-chown-chmod': {
+    known: {
+      history:
+        "kiln's COPY/ADD history texts name --chown and --chmod, as current BuildKit does; BuildKit 20.10 leaves them out",
+    },
     about: 'COPY --chown and --chmod on files and directories, created parents',
     files: COMMON,
     dockerfile: ({ base }) => `FROM ${base}
@@ -199,7 +215,10 @@ COPY f.txt /etc/
   },
   'copy-wildcards': {
     about: 'wildcard sources: several matches, none, character classes',
-    known: { layers: 'a COPY that copies nothing adds no layer in kiln; BuildKit 20.10 adds an empty one' },
+    known: {
+      layers: 'a COPY that copies nothing adds no layer in kiln; BuildKit 20.10 adds an empty one',
+      history: 'and so its history entry is an empty layer',
+    },
     files: {
       'a.txt': 'a\n',
       'b.txt': 'b\n',
@@ -295,6 +314,8 @@ ADD a.tar /no-slash
   'add-archive-attributes': {
     about: 'ADD keeps an archive’s owners, modes and special bits; --chown on an archive',
     known: {
+      history:
+        "kiln's COPY/ADD history texts name --chown and --chmod, as current BuildKit does; BuildKit 20.10 leaves them out",
       'fs:/t2/*:uid':
         '--chown applies to an archive’s entries in kiln, as in BuildKit since v0.23 (moby/buildkit#1547); 20.10’s ignores it',
       'fs:/t2/*:gid': 'as for uid',
@@ -407,6 +428,10 @@ COPY dir /x/
 `,
   },
   'healthcheck-forms': {
+    known: {
+      history:
+        'kiln writes a HEALTHCHECK\'s history text as current BuildKit does, Go\'s %q of its healthcheck struct, which has had a StartInterval since 20.10: one more "0s"',
+    },
     about: 'HEALTHCHECK exec form with every option, then NONE in a child stage',
     dockerfile: ({ base }) => `FROM ${base} AS checked
 HEALTHCHECK --interval=30s --timeout=10s --start-period=5s --retries=3 CMD ["/bin/true", "arg"]
@@ -435,6 +460,10 @@ ENTRYPOINT echo entry
 `,
   },
   'arg-scopes': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: 'an ARG before FROM is not seen in the stage unless declared again; an empty ARG; proxies',
     args: ['--build-arg', 'HTTP_PROXY=http://proxy.invalid:3128', '--build-arg', 'EMPTY='],
     dockerfile: ({ base }) => `ARG OUTSIDE=outside
@@ -447,6 +476,10 @@ RUN echo "[$OUTSIDE]" > /scopes2
 `,
   },
   'build-arg-from-env': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: '--build-arg NAME without a value takes the value from the environment (qa/run sets QA_FROM_ENV)',
     args: ['--build-arg', 'QA_FROM_ENV', '--build-arg', 'QA_UNSET_ENV'],
     dockerfile: ({ base }) => `FROM ${base}
@@ -456,6 +489,10 @@ RUN echo "$QA_FROM_ENV $QA_UNSET_ENV" > /from-env
 `,
   },
   'chown-by-name': {
+    known: {
+      history:
+        "kiln's COPY/ADD history texts name --chown and --chmod, as current BuildKit does; BuildKit 20.10 leaves them out",
+    },
     about: 'COPY --chown with names from the image’s passwd and group; COPY --from with --chown',
     files: COMMON,
     dockerfile: ({ base }) => `FROM ${base} AS src
@@ -585,6 +622,10 @@ LABEL l="a\`"b"
 `,
   },
   'nested-expansion': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: 'nested and escaped variable expansion',
     args: ['--build-arg', 'B=bee'],
     dockerfile: ({ base }) => `FROM ${base}
@@ -640,6 +681,10 @@ LABEL "key with spaces"=v
 `,
   },
   'add-urls': {
+    known: {
+      history:
+        "kiln's COPY/ADD history texts name --chown and --chmod, as current BuildKit does; BuildKit 20.10 leaves them out",
+    },
     about:
       'ADD from URLs: file name and time from the server, into a directory, renamed, an archive not unpacked, --chown',
     served: {
@@ -666,6 +711,10 @@ COPY one.txt two.txt /multi
     },
   },
   'platform-args': {
+    known: {
+      history:
+        "kiln's ARG history entries show the value the ARG resolved to (build arg, default, global or automatic), as current BuildKit does; BuildKit 20.10 shows the Dockerfile's text",
+    },
     about: 'the automatic platform ARGs, visible once declared; a stage chosen by an ARG',
     dockerfile: ({ base }) => `ARG STAGE=picked
 FROM ${base} AS picked
@@ -682,6 +731,7 @@ RUN echo chosen > /chosen
     about:
       'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',
     known: {
+      history: 'kiln cleans the WORKDIR path in its history text too (see config.WorkingDir)',
       'config.WorkingDir':
         'kiln cleans an absolute WORKDIR (/b); BuildKit 20.10 keeps it as written (/a/../b/)',
       'fs:/a:only-buildkit': 'and BuildKit 20.10 makes /a on the way',

@@ -1,6 +1,6 @@
 // Differential QA: every case of qa/cases.mjs built by kiln and by BuildKit (Debian's docker.io,
 // a dockerd of our own), both images pushed to a loopback registry, read back the same way
-// (skopeo, umoci) and compared: config, layer count, every file's type, mode, owner, content,
+// (skopeo, umoci) and compared: config, history, layer count, every file's type, mode, owner, content,
 // link, hard-link group, mtime and xattrs. Differences a case does not list as known fail the run.
 // Started by qa/run, which owns the scratch directory; `qa/run --help` for options.
 import fs from 'node:fs';

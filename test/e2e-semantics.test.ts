@@ -101,6 +101,36 @@ describe('Dockerfile semantics', () => {
     expect(readFileSync(join(rootfs, 'p'), 'utf8')).toBe(`linux/${arch} ${arch}\n`);
   });
 
+  it("writes history as BuildKit does: ARG entries, RUN's |N ARG prefix, Go-quoted CMD, no ONBUILD or --from", () => {
+    const dockerfile = [
+      'FROM busybox AS src',
+      'RUN echo s > /s',
+      'FROM busybox',
+      'ARG A',
+      'ARG B=def',
+      'ENV B=env-wins',
+      'RUN echo "$A $B" > /ab',
+      'COPY --from=src --chmod=600 /s /s',
+      'ONBUILD RUN true',
+      'EXPOSE 80 443/udp',
+      'SHELL ["/bin/sh", "-ec"]',
+      'CMD echo "hi"',
+      '',
+    ].join('\n');
+    const r = build(context('hist', dockerfile), 'hist:1', ['--build-arg', 'A=cli']);
+    const own = (JSON.parse(r.history) as { created_by: string; empty_layer?: boolean }[]).slice(-8);
+    expect(own.map((h) => [h.created_by, h.empty_layer ?? false])).toEqual([
+      ['ARG A=cli', true],
+      ['ARG B=def', true],
+      ['ENV B=env-wins', true],
+      ['RUN |2 A=cli B=env-wins /bin/sh -c echo "$A $B" > /ab # buildkit', false],
+      ['COPY --chmod=600 /s /s # buildkit', false],
+      ['EXPOSE map[443/udp:{} 80/tcp:{}]', true],
+      ['SHELL [/bin/sh -ec]', true],
+      ['CMD ["/bin/sh" "-ec" "echo \\"hi\\""]', true],
+    ]);
+  });
+
   it('gives proxy build args to RUN without putting them in history or the cache key', () => {
     const ctx = context('proxy', 'FROM busybox\nRUN echo "proxy=$HTTP_PROXY" > /p\n');
     const a = build(ctx, 'proxy:1', ['--build-arg', 'HTTP_PROXY=http://127.0.0.1:3128']);

@@ -63,6 +63,29 @@ describe('diffImages', () => {
     ]);
   });
 
+  it('compares histories entry by entry (text and empty layer; times and comments aside)', () => {
+    const entry = (created_by: string, empty = false, created = '2026-01-01T00:00:00Z') => ({
+      created_by,
+      created,
+      comment: 'buildkit.dockerfile.v0',
+      ...(empty ? { empty_layer: true } : {}),
+    });
+    const a = { ...view({}), history: [entry('ARG A', true), entry('RUN x # buildkit')] };
+    const same = {
+      ...view({}),
+      history: [entry('ARG A', true, 'other'), entry('RUN x # buildkit', false, 'x')],
+    };
+    expect(diffImages(a, same, NAMES)).toEqual([]);
+    const b = { ...view({}), history: [entry('RUN x # buildkit')] };
+    expect(diffImages(a, b, NAMES)).toEqual([
+      {
+        key: 'history',
+        detail:
+          '#0 - kiln: ARG A [empty]\n#0 + buildkit: RUN x # buildkit\n#1 - kiln: RUN x # buildkit\n#1 + buildkit: (none)',
+      },
+    ]);
+  });
+
   it('shows the differing lines of small text files instead of their digests', () => {
     const a = view({ '/t': file({ sha256: '1', text: 'same\nmine\n' }) });
     const b = view({ '/t': file({ sha256: '2', text: 'same\ntheirs\n' }) });

@@ -23,11 +23,12 @@ const FILE_FIELDS = ['type', 'mode', 'uid', 'gid', 'size', 'sha256', 'link', 'ha
 
 /**
  * The differences between `a` and `b`, the views of one case's image made by two tools (named by
- * `names`: [a's, b's]). A view is `{ config, layers, files }`: `config` the image config's
- * `config` object, `layers` the number of layers, `files` a Map from absolute path to the file's
- * attributes (see FILE_FIELDS; `text` for small text files). Returns a sorted array of
- * `{ key, detail }`; keys: `config.<Field>`, `layers`, `fs:<path>:<attribute>` (`dir-mtime` for
- * a directory's time),
+ * `names`: [a's, b's]). A view is `{ config, history, layers, files }`: `config` the image
+ * config's `config` object, `history` its history entries, `layers` the number of layers, `files`
+ * a Map from absolute path to the file's attributes (see FILE_FIELDS; `text` for small text
+ * files). Returns a sorted array of `{ key, detail }`; keys: `config.<Field>`, `history` (what
+ * `docker history` shows: each entry's `created_by` and whether it is an empty layer; times and
+ * comments aside), `layers`, `fs:<path>:<attribute>` (`dir-mtime` for a directory's time),
  * `fs:<path>:only-<name>` (below a directory only one side has, only the directory is listed).
  */
 export function diffImages(a, b, names) {
@@ -37,6 +38,8 @@ export function diffImages(a, b, names) {
     const vb = canonical(b.config?.[field]);
     if (va !== vb) out.push({ key: `config.${field}`, detail: `${names[0]}: ${va}\n${names[1]}: ${vb}` });
   }
+  const history = diffHistory(a.history, b.history, names);
+  if (history !== undefined) out.push({ key: 'history', detail: history });
   if (a.layers !== b.layers)
     out.push({ key: 'layers', detail: `${names[0]}: ${a.layers}, ${names[1]}: ${b.layers}` });
   out.push(...diffFiles(a.files, b.files, names));
@@ -73,6 +76,18 @@ function diffFiles(fa, fb, names) {
   return out;
 }
 
+/** The entries of two histories that differ, position by position; undefined when none does. */
+export function diffHistory(ha = [], hb = [], names) {
+  const line = (h) =>
+    h === undefined ? '(none)' : `${h.created_by ?? ''}${h.empty_layer ? ' [empty]' : ''}`;
+  const lines = [];
+  for (let i = 0; i < Math.max(ha.length, hb.length); i++) {
+    const [la, lb] = [line(ha[i]), line(hb[i])];
+    if (la !== lb) lines.push(`#${i} - ${names[0]}: ${la}`, `#${i} + ${names[1]}: ${lb}`);
+  }
+  return lines.length === 0 ? undefined : clipLines(lines);
+}
+
 /** The lines of two small texts that differ, as `- a` / `+ b` pairs (at most 12 lines). */
 export function textDiff(ta, tb, names) {
   const la = ta.split('\n');
@@ -83,7 +98,11 @@ export function textDiff(ta, tb, names) {
     ...la.filter((l) => !setB.has(l)).map((l) => `- ${names[0]}: ${l}`),
     ...lb.filter((l) => !setA.has(l)).map((l) => `+ ${names[1]}: ${l}`),
   ];
-  if (lines.length === 0) return 'same lines, different order or repetition';
+  return lines.length === 0 ? 'same lines, different order or repetition' : clipLines(lines);
+}
+
+/** At most 12 lines of a difference's detail, and how many more there were. */
+function clipLines(lines) {
   return lines.length > 12
     ? [...lines.slice(0, 12), `… ${lines.length - 12} more`].join('\n')
     : lines.join('\n');

@@ -10,7 +10,7 @@ import { sh } from '../../bench/lib/processes.mjs';
 const TEXT_BYTES = 4096;
 
 /**
- * The view of the image `ref` in a plain-HTTP registry: `{ config, layers, files }` (see
+ * The view of the image `ref` in a plain-HTTP registry: `{ config, history, layers, files }` (see
  * diffImages). `dir` is an empty scratch directory for the layout and the unpacked bundle; the
  * caller removes it. Modification times at or after `buildStartMs` are reported as `build` (each
  * tool stamps what its RUN steps make with its own clock), earlier ones in seconds.
@@ -28,6 +28,7 @@ export function viewImage(ref, dir, { buildStartMs }) {
   const image = JSON.parse(raw);
   return {
     config: image.config ?? {},
+    history: image.history ?? [],
     layers: manifest.layers.length,
     files: listTree(path.join(bundle, 'rootfs'), { buildStartMs }),
   };

@@ -95,8 +95,9 @@ async function baseState(at: {
     const parent = deps.get(stage.base.index);
     if (!parent) throw new Error(`internal: stage ${stage.base.index} has no result`);
     // The parent's ARGs (with their values) stay in scope, as in BuildKit: `FROM parent` sees them
-    // in expansion and in RUN's environment. Its key already chains them in.
-    state = { ...parent, cmdSet: false };
+    // in expansion and in RUN's environment. Its key already chains them in. Its declarations do
+    // not carry over into this stage's RUN history texts (BuildKit's start empty in each stage).
+    state = { ...parent, cmdSet: false, argNames: [] };
   } else {
     const location = { file: df.file, ...stage.from.range.start };
     state = withDefaultPath(

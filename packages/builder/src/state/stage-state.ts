@@ -21,6 +21,11 @@ export interface StageState {
    */
   readonly argsAfterEnv?: ReadonlySet<string>;
   /**
+   * Names of the ARGs declared in scope, with or without a value, in the order of their first
+   * declaration: a RUN's history text lists them (`|N NAME=value …`), as BuildKit's does.
+   */
+  readonly argNames?: readonly string[];
+  /**
    * Cache keys of the layer steps (RUN, COPY, ADD) built on top of the base image, in order,
    * including those of a parent stage (what `--cache-to mode=min` exports for the final stage).
    */

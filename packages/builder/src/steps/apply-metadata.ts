@@ -8,6 +8,7 @@ import { expandInStage, expandWordsInStage, locationOf } from './expand-in-stage
 import { isStopSignal } from './is-stop-signal.js';
 import { parsePortSpecs } from './parse-port-specs.js';
 import { commandArgs } from './format-command.js';
+import { goHealthcheck, goList, goPortMap, goQuoteList } from './history-text.js';
 import type { StepContext } from './step-context.js';
 
 /** Instructions that change only the image config; applyMetadata handles exactly these. */
@@ -40,7 +41,7 @@ type Ctx = Pick<StepContext, 'file' | 'escape' | 'buildArgs' | 'globalArgs' | 'c
 
 /**
  * Applies a metadata instruction to a stage: pure, returns the new state with a history entry
- * (`empty_layer: true`) and the next cache key.
+ * (`empty_layer: true`; none for ONBUILD, as in BuildKit) and the next cache key.
  */
 export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: Ctx): StageState {
   const vars = expansionVars(state);
@@ -101,7 +102,9 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
         .join(' ');
       const argsAfterEnv = new Set(state.argsAfterEnv);
       for (const a of ins.args) if (args.has(a.name)) argsAfterEnv.add(a.name);
-      return { ...state, args, argsAfterEnv, key: cacheKey(state.key, { step: `ARG ${shown}` }) };
+      const argNames = [...new Set([...(state.argNames ?? []), ...ins.args.map((a) => a.name)])];
+      // BuildKit's history shows each ARG with the value it resolved to (empty_layer).
+      return next({}, `ARG ${shown}`, { args, argsAfterEnv, argNames });
     }
     case 'workdir': {
       const dir = posix.resolve(c.WorkingDir || '/', expand(ins.value));
@@ -127,17 +130,17 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
     }
     case 'cmd': {
       const cmd = commandArgs(ins.command, shell);
-      return next({ Cmd: cmd }, `CMD ${JSON.stringify(cmd)}`, { cmdSet: true });
+      return next({ Cmd: cmd }, `CMD ${goQuoteList(cmd)}`, { cmdSet: true });
     }
     case 'entrypoint': {
       const ep = commandArgs(ins.command, shell);
       const patch: Partial<ContainerConfig> = state.cmdSet
         ? { Entrypoint: ep }
         : { Entrypoint: ep, Cmd: null };
-      return next(patch, `ENTRYPOINT ${JSON.stringify(ep)}`);
+      return next(patch, `ENTRYPOINT ${goQuoteList(ep)}`);
     }
     case 'shell':
-      return next({ Shell: [...ins.args] }, `SHELL ${JSON.stringify(ins.args)}`);
+      return next({ Shell: [...ins.args] }, `SHELL ${goList(ins.args)}`);
     case 'expose': {
       // Split into words as BuildKit does, so `EXPOSE ""` or an empty $VAR adds no port.
       const parsed = parsePortSpecs(ins.values.flatMap((w) => expandWordsInStage(w, vars, at)));
@@ -152,17 +155,20 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
         ports.length === 0
           ? {}
           : { ExposedPorts: { ...c.ExposedPorts, ...Object.fromEntries(ports.map((p) => [p, {}])) } };
-      return next(patch, `EXPOSE map[${ports.map((p) => `${p}:{}`).join(' ')}]`);
+      return next(patch, `EXPOSE ${goPortMap(ports)}`);
     }
     case 'volume': {
       const vols = ins.values.map(expand);
       return next(
         { Volumes: { ...c.Volumes, ...Object.fromEntries(vols.map((v) => [v, {}])) } },
-        `VOLUME ${JSON.stringify(vols)}`,
+        `VOLUME ${goList(vols)}`,
       );
     }
     case 'healthcheck': {
-      if (ins.test.type === 'none') return next({ Healthcheck: { Test: ['NONE'] } }, 'HEALTHCHECK NONE');
+      if (ins.test.type === 'none') {
+        const none = { Test: ['NONE'] };
+        return next({ Healthcheck: none }, `HEALTHCHECK ${goHealthcheck(none)}`);
+      }
       const cmd = ins.test.command;
       const test = cmd.form === 'exec' ? ['CMD', ...cmd.args] : ['CMD-SHELL', cmd.text];
       const health = {
@@ -173,12 +179,14 @@ export function applyMetadata(state: StageState, ins: MetadataInstruction, ctx: 
         ...(ins.startInterval !== undefined ? { StartInterval: ins.startInterval } : {}),
         ...(ins.retries !== undefined ? { Retries: ins.retries } : {}),
       };
-      return next({ Healthcheck: health }, `HEALTHCHECK ${JSON.stringify(health)}`);
+      return next({ Healthcheck: health }, `HEALTHCHECK ${goHealthcheck(health)}`);
     }
     case 'onbuild': {
       // Stored as written after the keyword; it runs (and is parsed again) in the child build.
       const trigger = ins.source.replace(/^\s*onbuild\s+/i, '');
-      return next({ OnBuild: [...(c.OnBuild ?? []), trigger] }, `ONBUILD ${trigger}`);
+      const s = next({ OnBuild: [...(c.OnBuild ?? []), trigger] }, `ONBUILD ${trigger}`);
+      // BuildKit records no history entry for ONBUILD (the text still keys the cache).
+      return { ...s, config: { ...s.config, history: state.config.history } };
     }
   }
 }

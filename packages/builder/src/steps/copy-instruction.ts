@@ -103,8 +103,15 @@ export async function copyInstruction(
     }
     const { contents, archives: archiveDigests, files } = digests;
     const source = planned?.source;
-    const fromPart = source ? `--from=${source.label} ` : '';
-    const createdBy = `${word} ${fromPart}${[...ins.heredocs.map((h) => `<<${h.name}`), ...sources].join(' ')} ${destWord} # buildkit`;
+    // As BuildKit writes it: --parents, --chown and --chmod (expanded), no --from; the source
+    // stage or image is part of the key below.
+    const flags = [
+      ...(ins.parents ? ['--parents'] : []),
+      ...(ins.chown === undefined ? [] : [`--chown=${expandInStage(ins.chown, vars, at)}`]),
+      ...(ins.chmod === undefined ? [] : [`--chmod=${expandInStage(ins.chmod, vars, at)}`]),
+    ];
+    const words = [word, ...flags, ...sources, ...ins.heredocs.map((h) => `<<${h.name}`), destWord];
+    const createdBy = `${words.join(' ')} # buildkit`;
     const key = cacheKey(state.key, {
       step: word,
       createdBy,

@@ -13,6 +13,7 @@ import { commandArgs } from './format-command.js';
 import { prepareLayers } from './prepare-layers.js';
 import { runFailure } from './run-failure.js';
 import type { StepContext } from './step-context.js';
+import { runHistoryText } from './history-text.js';
 
 const OUTPUT_TAIL_BYTES = 8192;
 
@@ -60,7 +61,9 @@ export async function runInstruction(
   );
   const stepEnv = [...envList, ...proxies, ...[...planned.secretEnv].map(([k, v]) => `${k}=${v}`)];
   if (planned.sshAuthSock !== undefined) stepEnv.push(`SSH_AUTH_SOCK=${planned.sshAuthSock}`);
-  const createdBy = `RUN ${args.join(' ')} # buildkit`;
+  // The stage's declared ARGs with the values the step sees (BuildKit's history shows them).
+  const declared = (state.argNames ?? []).map((n) => [n, env.get(n) ?? ''] as const);
+  const createdBy = `${runHistoryText(args, declared)} # buildkit`;
 
   return applyLayerStep(state, ctx, {
     id,
