@@ -2,6 +2,7 @@
 // `docker history` shows. BuildKit formats several with Go's fmt verbs, so the same is done here:
 // `%q` of a string list for CMD and ENTRYPOINT, `%v` for SHELL and VOLUME, and a Go map (keys in
 // sorted order) for EXPOSE.
+import type { HealthConfig } from '@kiln/oci';
 
 /** Go's `%q` of a string (strconv.Quote): double quotes, Go's escapes, non-printables as \x/\u. */
 export function goQuote(s: string): string {
@@ -33,22 +34,12 @@ export function goPortMap(ports: readonly string[]): string {
   return `map[${keys.map((p) => `${p}:{}`).join(' ')}]`;
 }
 
-/** The fields of a HEALTHCHECK, durations in nanoseconds (the image config's). */
-export interface HealthcheckFields {
-  readonly Test: readonly string[];
-  readonly Interval?: number;
-  readonly Timeout?: number;
-  readonly StartPeriod?: number;
-  readonly StartInterval?: number;
-  readonly Retries?: number;
-}
-
 /**
  * Go's `%q` of BuildKit's healthcheck struct, as its history shows a HEALTHCHECK: the test as a
  * quoted list, each duration quoted in Go's notation, and the retries as a quoted rune (Go's
  * `%q` of an int), e.g. `&{["CMD" "true"] "30s" "10s" "0s" "0s" '\x03'}`.
  */
-export function goHealthcheck(h: HealthcheckFields): string {
+export function goHealthcheck(h: HealthConfig): string {
   const durations = [h.Interval, h.Timeout, h.StartPeriod, h.StartInterval].map((d) =>
     goQuote(goDuration(d ?? 0)),
   );
