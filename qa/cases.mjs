@@ -727,6 +727,18 @@ FROM \${STAGE}
 RUN echo chosen > /chosen
 `,
   },
+  'platform-flag': {
+    about:
+      "--platform naming this machine's platform, and the cross-compiling FROM --platform=$BUILDPLATFORM",
+    args: ['--platform', 'linux/amd64'],
+    dockerfile: ({ base }) => `FROM --platform=$BUILDPLATFORM ${base} AS build
+ARG TARGETPLATFORM
+ARG BUILDPLATFORM
+RUN echo "$BUILDPLATFORM -> $TARGETPLATFORM" > /cross
+FROM ${base}
+COPY --from=build /cross /cross
+`,
+  },
   'instruction-edges': {
     about:
       'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',

@@ -116,6 +116,47 @@ describe('multi-stage builds', () => {
     expect(r.stderr).not.toContain('exit 1');
   });
 
+  it("accepts --platform and FROM --platform for this machine's platform and refuses others clearly", () => {
+    const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as 'x64' | 'arm64'] ?? process.arch;
+    const other = arch === 'amd64' ? 'linux/arm64' : 'linux/amd64';
+    const ctx = context(
+      'platform',
+      [
+        `FROM --platform=${other} busybox AS never-built`,
+        'FROM --platform=$BUILDPLATFORM busybox AS build',
+        'ARG TARGETPLATFORM',
+        'RUN echo "$TARGETPLATFORM" > /t',
+        'FROM busybox',
+        'COPY --from=build /t /t',
+      ].join('\n'),
+    );
+    const built = buildUnpackedOk(root, tmp.path, ctx, {
+      tag: 'plat:1',
+      args: ['--platform', `linux/${arch}`],
+    });
+    expect(readFileSync(join(built.rootfs, 't'), 'utf8')).toBe(`linux/${arch}\n`);
+
+    const cross = kiln(root, ['build', '-q', '--platform', `linux/${arch},${other}`, ctx]);
+    expect(cross.status).toBe(1);
+    expect(cross.stderr).toContain(
+      `--platform: kiln builds for this machine's platform (linux/${arch}) only, not ${other}`,
+    );
+    const bad = kiln(root, ['build', '-q', '--platform', 'linux/nonsense', ctx]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--platform: "linux/nonsense" is not a platform');
+
+    const foreign = context(
+      'platform-from',
+      `FROM busybox AS a\nFROM --platform=${other} busybox\nRUN true\n`,
+    );
+    const r = kiln(root, ['build', '-q', foreign]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      `Dockerfile:2:1: FROM --platform=${other}: kiln builds for this machine's platform`,
+    );
+    expect(r.stderr).toContain(`> 2 | FROM --platform=${other} busybox`);
+  });
+
   it('reports a --chown user missing from the image', () => {
     const ctx = context('nouser', 'FROM busybox\nCOPY --chown=nobody-here f /f\n', { f: 'x' });
     const r = kiln(root, ['build', ctx]);

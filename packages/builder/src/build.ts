@@ -43,6 +43,8 @@ export interface BuildOptions {
   readonly tags?: readonly string[];
   readonly buildArgs?: ReadonlyMap<string, string>;
   readonly target?: string;
+  /** `--platform`: kiln builds for the host's platform, so only that one is accepted. */
+  readonly platforms?: readonly string[];
   readonly noCache?: boolean;
   readonly outputs?: readonly OutputSpec[];
   /** `--label K=V`: added to the final image's config Labels (over those of the Dockerfile). */
@@ -110,7 +112,7 @@ export async function build(
   }
   const df = parseDockerfile(text, { file: basename(dockerfilePath) });
   const buildArgs = options.buildArgs ?? new Map<string, string>();
-  const graph = plan(df, { buildArgs, target: options.target });
+  const graph = plan(df, { buildArgs, target: options.target, platforms: options.platforms });
   const store = await LayerStore.open(options.root);
   const snapshotter = new Snapshotter(snapshotRoot(options.root));
   const release = await registerBuild(options.root);

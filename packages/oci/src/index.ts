@@ -13,7 +13,7 @@ export type {
 } from './documents.js';
 export type { FileType, FileHeader, FsChange } from './fs-change.js';
 export type { LayerFile } from './layer-file.js';
-export { hostPlatform } from './platform.js';
+export { formatPlatform, hostPlatform, parsePlatform } from './platform.js';
 export { canonicalJson } from './canonical-json.js';
 export { type ImageName, parseImageName, formatImageName } from './image-reference.js';
 export { fileTypeOf, deviceNumbers, type StatTypeTests } from './file-type-of.js';

@@ -1,6 +1,7 @@
 import { expandWord, ExpansionError, type Dockerfile, type From, type Instruction } from '@kiln/parser';
 import { BuilderError } from '../builder-error.js';
 import { predefinedArgs } from './predefined-args.js';
+import { requireHostPlatform } from './require-host-platform.js';
 
 /** One stage: where it starts (an image, another stage, or scratch) and what it does. */
 export interface StagePlan {
@@ -12,6 +13,8 @@ export interface StagePlan {
     | { readonly kind: 'image'; readonly ref: string }
     | { readonly kind: 'stage'; readonly index: number };
   readonly instructions: readonly Instruction[];
+  /** `FROM --platform=…`, expanded with the global ARGs. */
+  readonly platform?: string;
   /** Earlier stages this one needs: its base stage, every `COPY --from=<stage>` and `RUN --mount=type=bind,from=<stage>`. */
   readonly deps: readonly number[];
 }
@@ -28,10 +31,14 @@ export interface BuildGraph {
 export interface PlanOptions {
   readonly buildArgs: ReadonlyMap<string, string>;
   readonly target?: string;
+  /** `--platform` values (each may list several, comma-separated): the host's only. */
+  readonly platforms?: readonly string[];
 }
 
 /** Pure: splits the Dockerfile into stages, resolves FROM references, prunes to the target. */
 export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
+  for (const spec of (options.platforms ?? []).flatMap((p) => p.split(',')))
+    requireHostPlatform(spec, '--platform');
   // Declared global ARGs override the predefined ones; a build arg overrides both.
   const globalArgs = new Map<string, string | undefined>(predefinedArgs());
   const stages: StagePlan[] = [];
@@ -55,11 +62,16 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
       }
     }
     const name = current.from.stageName;
+    const platform =
+      current.from.platform === undefined
+        ? undefined
+        : expand(current.from.platform, globalArgs, df, current.from);
     stages.push({
       index,
       name,
       from: current.from,
       base,
+      ...(platform === undefined ? {} : { platform }),
       instructions: current.instructions,
       deps: [...deps],
     });
@@ -83,7 +95,17 @@ export function plan(df: Dockerfile, options: PlanOptions): BuildGraph {
   if (target === undefined || target < 0) {
     throw new BuilderError('UNKNOWN_STAGE', `target stage "${options.target ?? ''}" could not be found`);
   }
-  return { stages, target, order: dependencyOrder(stages, target), globalArgs };
+  const order = dependencyOrder(stages, target);
+  // Only the stages the target needs: BuildKit never looks at the others' platforms either.
+  for (const i of order) {
+    const { platform, from } = stages[i] as StagePlan;
+    if (platform !== undefined)
+      requireHostPlatform(platform, `FROM --platform=${from.platform ?? ''}`, {
+        file: df.file,
+        ...from.range.start,
+      });
+  }
+  return { stages, target, order, globalArgs };
 }
 
 function resolveBase(

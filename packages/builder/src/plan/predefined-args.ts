@@ -1,4 +1,4 @@
-import { hostPlatform, type Platform } from '@kiln/oci';
+import { formatPlatform, hostPlatform, type Platform } from '@kiln/oci';
 
 /**
  * The ARGs BuildKit defines without a declaration: the target and build platforms. Usable in
@@ -8,13 +8,12 @@ export function predefinedArgs(
   target: Platform = hostPlatform(),
   build: Platform = hostPlatform(),
 ): Map<string, string> {
-  const format = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
   return new Map([
-    ['TARGETPLATFORM', format(target)],
+    ['TARGETPLATFORM', formatPlatform(target)],
     ['TARGETOS', target.os],
     ['TARGETARCH', target.architecture],
     ['TARGETVARIANT', target.variant ?? ''],
-    ['BUILDPLATFORM', format(build)],
+    ['BUILDPLATFORM', formatPlatform(build)],
     ['BUILDOS', build.os],
     ['BUILDARCH', build.architecture],
     ['BUILDVARIANT', build.variant ?? ''],

@@ -153,6 +153,13 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           describe: 'import a build cache: type=registry,ref=REF | type=local,src=DIR (repeatable)',
         })
         .option('target', { type: 'string', requiresArg: true, describe: 'stage to build' })
+        .option('platform', {
+          type: 'string',
+          requiresArg: true,
+          default: [] as string[],
+          coerce: repeated,
+          describe: "target platform, os/arch[/variant]: this machine's only (RUN steps run natively)",
+        })
         .option('explain', {
           type: 'boolean',
           default: false,
@@ -241,6 +248,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           outputs,
           labels: parseLabels(argv.label),
           target: argv.target,
+          platforms: argv.platform,
           jobs: argv.jobs,
           secrets: parseSecrets(argv.secret),
           ssh: ssh.agents,
