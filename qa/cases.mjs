@@ -739,6 +739,13 @@ FROM ${base}
 COPY --from=build /cross /cross
 `,
   },
+  'add-host': {
+    about: "--add-host: the step's /etc/hosts gets the line (IPv4 and IPv6)",
+    args: ['--add-host', 'db:10.0.0.5', '--add-host', 'v6:2001:db8::1'],
+    dockerfile: ({ base }) => `FROM ${base}
+RUN grep -wE 'db|v6' /etc/hosts > /extra
+`,
+  },
   'instruction-edges': {
     about:
       'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',

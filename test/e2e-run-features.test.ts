@@ -165,3 +165,23 @@ describe('RUN heredocs', () => {
     expect(readFileSync(join(rootfs, 'y'), 'utf8')).toBe('kept $HOME\n');
   });
 });
+
+describe('build --add-host', () => {
+  it("adds lines to every RUN step's /etc/hosts, keys the step by them, and refuses a malformed one", () => {
+    const ctx = context('add-host', 'FROM busybox\nRUN cat /etc/hosts > /hosts\n');
+    const hosts = ['--add-host', 'db:10.0.0.5', '--add-host', 'v6=[2001:db8::1]'];
+    const { rootfs } = build(ctx, hosts);
+    const lines = readFileSync(join(rootfs, 'hosts'), 'utf8').split('\n');
+    expect(lines.slice(-3)).toEqual(['10.0.0.5\tdb', '2001:db8::1\tv6', '']);
+    expect(lines[0]).toMatch(/^127\.0\.0\.1\tlocalhost/);
+
+    expect(build(ctx, hosts).stderr).toContain('CACHED');
+    const other = build(ctx, ['--add-host', 'db:10.0.0.6']);
+    expect(other.stderr).not.toContain('CACHED');
+    expect(readFileSync(join(other.rootfs, 'hosts'), 'utf8')).toContain('10.0.0.6\tdb\n');
+
+    const bad = kiln(root, ['build', '-q', '--add-host', 'db:not-an-ip', ctx]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('invalid --add-host "db:not-an-ip"');
+  });
+});

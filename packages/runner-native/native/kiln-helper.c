@@ -23,7 +23,8 @@
  *       terminal (stdin, stdout and stderr); PID 1 relays the helper's stdin to it and its
  *       output to the helper's stdout, and copies the size of the helper's terminal to it on
  *       SIGWINCH (which the helper forwards). See run-tty.c. --ro-network-files mounts
- *       /etc/hosts and /etc/resolv.conf read-only (build steps, as BuildKit).
+ *       /etc/hosts and /etc/resolv.conf read-only (build steps, as BuildKit). --add-host NAME
+ *       IP adds a line to the step's /etc/hosts (`build --add-host`).
  *
  *       Mount points the rootfs lacks (/proc, /dev, /sys, /etc/hosts, /etc/resolv.conf,
  *       /etc/hostname, every --mount target) are created in an extra top-most lower dir on a
@@ -272,6 +273,8 @@ struct rlimit_opt {
 
 struct run_opts {
   struct list lowers, env;
+  /* --add-host NAME IP pairs, flattened: name, ip, name, ip... */
+  struct list extra_hosts;
   const char *upper, *work, *rootfs, *cwd, *user, *hostname;
   int net_none, tty, ro_network_files;
   struct user_mount mounts[MAX_MOUNTS];
@@ -317,13 +320,13 @@ static void parse_rlimit(struct run_opts *o, const char *name, const char *soft,
 
 #define RUN_USAGE                                                                                  \
   "run (--lower DIR... --upper DIR | --rootfs DIR) --work DIR [--mount TYPE SRC DST OPTS]... "      \
-  "[--rlimit NAME SOFT HARD]... [--tty] [--ro-network-files] [...] -- ARGV..."
+  "[--rlimit NAME SOFT HARD]... [--add-host NAME IP]... [--tty] [--ro-network-files] [...] -- ARGV..."
 
 /* How many values follow a `run` option (flags have none). */
 static int run_option_arity(const char *k) {
   if (strcmp(k, "--mount") == 0) return 4;
   if (strcmp(k, "--rlimit") == 0) return 3;
-  if (strcmp(k, "--limit") == 0) return 2;
+  if (strcmp(k, "--limit") == 0 || strcmp(k, "--add-host") == 0) return 2;
   if (strcmp(k, "--tty") == 0 || strcmp(k, "--ro-network-files") == 0) return 0;
   return 1;
 }
@@ -347,6 +350,13 @@ static void parse_run(int argc, char **argv, struct run_opts *o) {
     else if (strcmp(k, "--user") == 0) o->user = v[0];
     else if (strcmp(k, "--hostname") == 0) o->hostname = v[0];
     else if (strcmp(k, "--env") == 0) push(&o->env, v[0]);
+    else if (strcmp(k, "--add-host") == 0) {
+      /* One line of /etc/hosts each: a blank or a line break would make another entry. */
+      if (!*v[0] || !*v[1] || strpbrk(v[0], " \t\r\n#") || strpbrk(v[1], " \t\r\n#"))
+        die("bad --add-host \"%s\" \"%s\"", v[0], v[1]);
+      push(&o->extra_hosts, v[0]);
+      push(&o->extra_hosts, v[1]);
+    }
     else if (strcmp(k, "--tty") == 0) o->tty = 1;
     else if (strcmp(k, "--ro-network-files") == 0) o->ro_network_files = 1;
     else if (strcmp(k, "--mount") == 0) {
@@ -552,6 +562,10 @@ static void setup_rootfs(struct run_opts *o, int cgroup_ns) {
   int fd = open(hosts, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0 || dprintf(fd, "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", o->hostname) < 0)
     die("write %s: %s", hosts, strerror(errno));
+  /* --add-host entries after the defaults, as BuildKit appends a build's extra hosts. */
+  for (int i = 0; i + 1 < o->extra_hosts.n; i += 2)
+    if (dprintf(fd, "%s\t%s\n", o->extra_hosts.items[i + 1], o->extra_hosts.items[i]) < 0)
+      die("write %s: %s", hosts, strerror(errno));
   close(fd);
   copy_file("/etc/resolv.conf", resolv);
   fd = open(hostname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -20,7 +20,7 @@ export type {
 export type { Rlimit, RlimitName, Rlimits } from './rlimits.js';
 export type { StepLimits } from './step-limits.js';
 export { probeLimits, type LimitController, type ControllerSupport } from './probe-limits.js';
-export { runStep, type RunSpec, type StdioSinks, type StepResult } from './run-step.js';
+export { runStep, type ExtraHost, type RunSpec, type StdioSinks, type StepResult } from './run-step.js';
 export {
   startContainer,
   type ContainerSpec,

@@ -9,6 +9,12 @@ import { startSshAgentProxy, type SshAgentProxy } from './ssh-agent-proxy.js';
 import { startContainer, type ContainerProcess } from './start-container.js';
 import type { StepLimits } from './step-limits.js';
 
+/** A line of a step's /etc/hosts besides the defaults (`--add-host`): neither part has blanks. */
+export interface ExtraHost {
+  readonly host: string;
+  readonly ip: string;
+}
+
 export interface RunSpec {
   readonly snapshot: Snapshot;
   /** argv, already resolved (e.g. ['/bin/sh', '-c', 'echo hi']); argv[0] is searched in the step's PATH. */
@@ -21,6 +27,8 @@ export interface RunSpec {
   readonly user?: string;
   /** Default "kiln". */
   readonly hostname?: string;
+  /** Lines added to the step's /etc/hosts (`--add-host`). */
+  readonly extraHosts?: readonly ExtraHost[];
   readonly network: 'host' | 'none';
   /** Mounted in order of depth (parents first); never part of the step's changes. */
   readonly mounts?: readonly RunMount[];

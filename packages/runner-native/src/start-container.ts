@@ -123,6 +123,7 @@ export function helperArgs(spec: ContainerSpec): string[] {
   );
   if (spec.user !== undefined && spec.user !== '') args.push('--user', spec.user);
   if (spec.hostname !== undefined) args.push('--hostname', spec.hostname);
+  for (const { host, ip } of spec.extraHosts ?? []) args.push('--add-host', host, ip);
   if (spec.tty === true) args.push('--tty');
   if (spec.readOnlyNetworkFiles === true) args.push('--ro-network-files');
   for (const e of spec.env) args.push('--env', e);

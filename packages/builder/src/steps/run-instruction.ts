@@ -54,6 +54,8 @@ export async function runInstruction(
     user,
     network,
     mounts: planned.keyParts,
+    // Absent when none, so that keys of builds without --add-host stay as they were.
+    ...(ctx.extraHosts ? { extraHosts: ctx.extraHosts } : {}),
   });
   // Proxy settings and secret values reach the process only: never the key, the history or the image.
   const proxies = PROXY_ARGS.filter((n) => !env.has(n) && ctx.buildArgs.has(n)).map(
@@ -108,6 +110,7 @@ export async function runInstruction(
             user,
             network,
             hostname: 'kiln',
+            ...(ctx.extraHosts ? { extraHosts: ctx.extraHosts } : {}),
             mounts,
             limits: ctx.stepLimits,
             timeout: ctx.stepTimeout,

@@ -10,6 +10,7 @@ import type { CliIo } from '../cli-io.js';
 import { combineReporters } from '../../progress/combine-reporters.js';
 import { layerStepNoter } from '../code-cache-note.js';
 import { ExplainSummary } from '../explain-summary.js';
+import { parseAddHost } from '../parse-add-host.js';
 import { parseSsh } from '../parse-ssh.js';
 import { sourceDateEpochOf } from '../source-date-epoch.js';
 import { openSshAgents, stepSettings } from '../step-settings.js';
@@ -180,6 +181,13 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           default: false,
           describe: 'push the image to its registry under every -t name (same as -o type=registry)',
         })
+        .option('add-host', {
+          type: 'string',
+          requiresArg: true,
+          default: [] as string[],
+          coerce: repeated,
+          describe: "HOST:IP: a line in every RUN step's /etc/hosts (repeatable)",
+        })
         .option('network', {
           choices: ['host', 'none'] as const,
           default: 'host' as const,
@@ -256,6 +264,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           cacheTo: argv['cache-to'].map(parseCacheExportSpec),
           cacheFrom: argv['cache-from'].map(parseCacheImportSpec),
           network: argv.network,
+          extraHosts: argv['add-host'].map(parseAddHost),
           squash: argv.squash,
           pull: argv.pull,
           insecureRegistries: io.insecureRegistries,
