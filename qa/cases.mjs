@@ -746,6 +746,17 @@ COPY --from=build /cross /cross
 RUN grep -wE 'db|v6' /etc/hosts > /extra
 `,
   },
+  'ulimit-flag': {
+    about: "--ulimit: the step's resource limits",
+    args: ['--ulimit', 'nofile=512:1024'],
+    known: {
+      'fs:/nofile:*':
+        "BuildKit 20.10 ignores docker build's --ulimit for its steps (its own default shows); current BuildKit's frontend applies it to every RUN, as kiln does (and as the classic builder did)",
+    },
+    dockerfile: ({ base }) => `FROM ${base}
+RUN echo "$(ulimit -Sn) $(ulimit -Hn)" > /nofile
+`,
+  },
   'instruction-edges': {
     about:
       'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',

@@ -185,3 +185,18 @@ describe('build --add-host', () => {
     expect(bad.stderr).toContain('invalid --add-host "db:not-an-ip"');
   });
 });
+
+describe('build --ulimit', () => {
+  it('sets the resource limits of every RUN step, keys the step by them, and refuses a malformed one', () => {
+    const ctx = context('ulimit', 'FROM busybox\nRUN echo "$(ulimit -Sn) $(ulimit -Hn)" > /nofile\n');
+    const { rootfs } = build(ctx, ['--ulimit', 'nofile=512:1024']);
+    expect(readFileSync(join(rootfs, 'nofile'), 'utf8')).toBe('512 1024\n');
+    expect(build(ctx, ['--ulimit', 'nofile=512:1024']).stderr).toContain('CACHED');
+    const other = build(ctx, ['--ulimit', 'nofile=256']);
+    expect(readFileSync(join(other.rootfs, 'nofile'), 'utf8')).toBe('256 256\n');
+
+    const bad = kiln(root, ['build', '-q', '--ulimit', 'nofile=9:8', ctx]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('invalid --ulimit "nofile=9:8"');
+  });
+});

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { formatImageName, parseImageName, type Digest } from '@kiln/oci';
 import { LayerStore, type Image } from '@kiln/layer-store';
 import { parseDockerfile, type Dockerfile } from '@kiln/parser';
-import { Snapshotter, type ExtraHost, type StepLimits } from '@kiln/runner-native';
+import { Snapshotter, type ExtraHost, type Rlimits, type StepLimits } from '@kiln/runner-native';
 import { BuilderError } from './builder-error.js';
 import { ExplainLog } from './cache/explain-log.js';
 import { prefetchStamps } from './copy/copy-memo.js';
@@ -52,6 +52,8 @@ export interface BuildOptions {
   /** Stages run at the same time at most (default: the number of cores). */
   readonly jobs?: number;
   readonly network?: 'host' | 'none';
+  /** `--ulimit`, parsed: resource limits of every RUN step. */
+  readonly rlimits?: Rlimits;
   /** `--add-host HOST:IP`, parsed: lines added to every RUN step's /etc/hosts. */
   readonly extraHosts?: readonly ExtraHost[];
   readonly sourceDateEpoch?: number;
@@ -203,6 +205,7 @@ async function buildGraph(p: Prepared): Promise<BuildResult> {
     sourceDateEpoch: epoch,
     defaultNetwork: options.network ?? 'host',
     ...(options.extraHosts?.length ? { extraHosts: options.extraHosts } : {}),
+    ...(options.rlimits && Object.keys(options.rlimits).length > 0 ? { rlimits: options.rlimits } : {}),
     insecureRegistries: options.insecureRegistries,
     registryCaFiles: options.registryCaFiles,
     inflight: new Map(),

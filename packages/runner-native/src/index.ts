@@ -17,7 +17,7 @@ export type {
   VolumeMount,
   SshMount,
 } from './run-mount.js';
-export type { Rlimit, RlimitName, Rlimits } from './rlimits.js';
+export { RLIMIT_NAMES, rlimitArgs, type Rlimit, type RlimitName, type Rlimits } from './rlimits.js';
 export type { StepLimits } from './step-limits.js';
 export { probeLimits, type LimitController, type ControllerSupport } from './probe-limits.js';
 export { runStep, type ExtraHost, type RunSpec, type StdioSinks, type StepResult } from './run-step.js';

@@ -1,22 +1,26 @@
 import { RunnerError } from './runner-error.js';
 
-export type RlimitName =
-  | 'as'
-  | 'core'
-  | 'cpu'
-  | 'data'
-  | 'fsize'
-  | 'locks'
-  | 'memlock'
-  | 'msgqueue'
-  | 'nice'
-  | 'nofile'
-  | 'nproc'
-  | 'rss'
-  | 'rtprio'
-  | 'rttime'
-  | 'sigpending'
-  | 'stack';
+/** The limits `--ulimit` and the helper's `--rlimit` name (setrlimit's, without RLIMIT_). */
+export const RLIMIT_NAMES = [
+  'as',
+  'core',
+  'cpu',
+  'data',
+  'fsize',
+  'locks',
+  'memlock',
+  'msgqueue',
+  'nice',
+  'nofile',
+  'nproc',
+  'rss',
+  'rtprio',
+  'rttime',
+  'sigpending',
+  'stack',
+] as const;
+
+export type RlimitName = (typeof RLIMIT_NAMES)[number];
 
 /** A limit as `ulimit` takes it; `Infinity` is unlimited. `hard` defaults to `soft`. */
 export interface Rlimit {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { chompHeredoc, type Run } from '@kiln/parser';
-import { runStep } from '@kiln/runner-native';
+import { rlimitArgs, runStep } from '@kiln/runner-native';
 import { BuilderError, type ErrorLocation } from '../builder-error.js';
 import { scratchDir } from '../copy/add-sources.js';
 import { PROXY_ARGS } from '../plan/predefined-args.js';
@@ -56,6 +56,8 @@ export async function runInstruction(
     mounts: planned.keyParts,
     // Absent when none, so that keys of builds without --add-host stay as they were.
     ...(ctx.extraHosts ? { extraHosts: ctx.extraHosts } : {}),
+    // The helper's arguments: canonical (sorted, "unlimited" spelled out, as JSON cannot).
+    ...(ctx.rlimits ? { rlimits: rlimitArgs(ctx.rlimits) } : {}),
   });
   // Proxy settings and secret values reach the process only: never the key, the history or the image.
   const proxies = PROXY_ARGS.filter((n) => !env.has(n) && ctx.buildArgs.has(n)).map(
@@ -111,6 +113,7 @@ export async function runInstruction(
             network,
             hostname: 'kiln',
             ...(ctx.extraHosts ? { extraHosts: ctx.extraHosts } : {}),
+            ...(ctx.rlimits ? { rlimits: ctx.rlimits } : {}),
             mounts,
             limits: ctx.stepLimits,
             timeout: ctx.stepTimeout,

@@ -1,5 +1,5 @@
 import type { LayerStore } from '@kiln/layer-store';
-import type { ExtraHost, Snapshotter, StepLimits } from '@kiln/runner-native';
+import type { ExtraHost, Rlimits, Snapshotter, StepLimits } from '@kiln/runner-native';
 import type { ContextFilter } from '../context/context-filter.js';
 import type { Reporter } from '../progress/reporter.js';
 import type { StageState } from '../state/stage-state.js';
@@ -40,6 +40,8 @@ export interface StepContext {
   readonly created: string;
   readonly sourceDateEpoch?: number;
   readonly defaultNetwork: 'host' | 'none';
+  /** `--ulimit`: resource limits of every RUN step (part of RUN's cache key). */
+  readonly rlimits?: Rlimits;
   /** `--add-host`: lines added to every RUN step's /etc/hosts (part of RUN's cache key). */
   readonly extraHosts?: readonly ExtraHost[];
   /** Registries reached over plain HTTP besides loopback ones (for pulling base images). */

@@ -11,6 +11,7 @@ import { combineReporters } from '../../progress/combine-reporters.js';
 import { layerStepNoter } from '../code-cache-note.js';
 import { ExplainSummary } from '../explain-summary.js';
 import { parseAddHost } from '../parse-add-host.js';
+import { parseUlimits } from '../parse-ulimit.js';
 import { parseSsh } from '../parse-ssh.js';
 import { sourceDateEpochOf } from '../source-date-epoch.js';
 import { openSshAgents, stepSettings } from '../step-settings.js';
@@ -188,6 +189,14 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           coerce: repeated,
           describe: "HOST:IP: a line in every RUN step's /etc/hosts (repeatable)",
         })
+        .option('ulimit', {
+          type: 'string',
+          requiresArg: true,
+          default: [] as string[],
+          coerce: repeated,
+          describe:
+            'NAME=SOFT[:HARD]: a resource limit of every RUN step, e.g. nofile=1024:4096 (repeatable)',
+        })
         .option('network', {
           choices: ['host', 'none'] as const,
           default: 'host' as const,
@@ -265,6 +274,7 @@ export function buildCommand(cli: Argv<{ root: string }>, io: CliIo): Argv<{ roo
           cacheFrom: argv['cache-from'].map(parseCacheImportSpec),
           network: argv.network,
           extraHosts: argv['add-host'].map(parseAddHost),
+          rlimits: parseUlimits(argv.ulimit),
           squash: argv.squash,
           pull: argv.pull,
           insecureRegistries: io.insecureRegistries,
