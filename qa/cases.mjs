@@ -757,6 +757,18 @@ RUN grep -wE 'db|v6' /etc/hosts > /extra
 RUN echo "$(ulimit -Sn) $(ulimit -Hn)" > /nofile
 `,
   },
+  'scratch-etc': {
+    about: 'a RUN in an image without /etc still has /etc/hosts and /etc/resolv.conf',
+    known: {
+      'fs:/*:only-buildkit':
+        'mount points a step needed are not left in kiln’s layer, as BuildKit since v0.11 (moby/buildkit#3307); 20.10’s leaves /etc (and its three files), /dev, /proc and /sys',
+    },
+    dockerfile: ({ base }) => `FROM ${base} AS bb
+FROM scratch
+COPY --from=bb /bin/busybox /bin/busybox
+RUN ["/bin/busybox", "sh", "-c", "/bin/busybox grep -c localhost /etc/hosts > /hosts-lines && /bin/busybox test -f /etc/resolv.conf && echo yes > /resolv"]
+`,
+  },
   'instruction-edges': {
     about:
       'ENV with an empty value, WORKDIR with a trailing slash and dot-dot, VOLUME from a variable, USER root:root',

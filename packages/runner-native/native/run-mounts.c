@@ -230,7 +230,10 @@ int plan_mountpoints(const char *lookup, const char *init, const struct user_mou
   struct stat st;
   memset(etc, 0, sizeof *etc);
   join(path, sizeof path, lookup, "etc");
-  if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+  /* A rootfs without /etc (a scratch image with a static binary) gets one for the three files,
+   * as runc makes their mount points; a /etc that is a link or a file stays as the image has it. */
+  int etc_dir = lstat(path, &st) == 0 ? S_ISDIR(st.st_mode) : errno == ENOENT;
+  if (etc_dir) {
     const char *files[] = {"etc/hosts", "etc/resolv.conf", "etc/hostname"};
     int *bind[] = {&etc->hosts, &etc->resolv, &etc->hostname};
     for (int i = 0; i < 3; i++) {

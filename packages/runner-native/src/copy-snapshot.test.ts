@@ -130,3 +130,27 @@ it('overlay and copy snapshots give the same changes for the same step, mounts e
     'upsert usr/local/lib/x/f',
   ]);
 });
+
+it('gives a rootfs without /etc the hosts, resolv.conf and hostname files, and leaves no /etc behind', async () => {
+  const NO_ETC = sha256Digest('busybox-without-etc');
+  for (const kind of ['overlay', 'copy'] as const) {
+    const s = new Snapshotter(join(base, `no-etc-${kind}`), { kind });
+    await s.unpack(NO_ETC, layerTar(busyboxEntries().filter((e) => !e.name.startsWith('etc'))));
+    const snap = await s.prepare([NO_ETC]);
+    try {
+      const r = await runScript(
+        snap,
+        'cat /etc/hosts /etc/hostname && test -f /etc/resolv.conf && echo /out > /out',
+      );
+      expect([kind, r.exitCode, r.stderr]).toEqual([kind, 0, '']);
+      expect(r.stdout).toMatch(/^127\.0\.0\.1\tlocalhost kiln\n/);
+      const changes = (await describeChanges(snap.changes())).map(
+        (c) => JSON.stringify(c).match(/"path":"([^"]*)"/)?.[1],
+      );
+      expect([kind, changes]).toEqual([kind, ['out']]);
+      if (snap.kind === 'copy') expect(await readdir(snap.rootfsDir)).not.toContain('etc');
+    } finally {
+      await snap.release();
+    }
+  }
+});
