@@ -59,6 +59,8 @@ export async function copyInstruction(
     dest,
     ...(checksum === undefined ? {} : { checksum }),
     ...(ins.from === undefined ? {} : { from: expandInStage(ins.from, vars, at) }),
+    ...(ins.chown === undefined ? {} : { chown: expandInStage(ins.chown, vars, at) }),
+    ...(ins.chmod === undefined ? {} : { chmod: expandInStage(ins.chmod, vars, at) }),
   };
   const slot = `${ctx.stageIndex ?? 0}:${ins.range.start.line}`;
   // Only context sources are remembered: a stage's files are read through its layers, URLs
@@ -107,8 +109,8 @@ export async function copyInstruction(
     // stage or image is part of the key below.
     const flags = [
       ...(ins.parents ? ['--parents'] : []),
-      ...(ins.chown === undefined ? [] : [`--chown=${expandInStage(ins.chown, vars, at)}`]),
-      ...(ins.chmod === undefined ? [] : [`--chmod=${expandInStage(ins.chmod, vars, at)}`]),
+      ...(req.chown === undefined ? [] : [`--chown=${req.chown}`]),
+      ...(req.chmod === undefined ? [] : [`--chmod=${req.chmod}`]),
     ];
     const words = [word, ...flags, ...sources, ...ins.heredocs.map((h) => `<<${h.name}`), destWord];
     const createdBy = `${words.join(' ')} # buildkit`;

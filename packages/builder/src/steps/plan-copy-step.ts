@@ -40,6 +40,9 @@ export interface CopyRequest {
   readonly checksum?: string;
   /** `--from`, expanded. */
   readonly from?: string;
+  /** `--chown` and `--chmod`, expanded (the history text shows them too). */
+  readonly chown?: string;
+  readonly chmod?: string;
 }
 
 /** What a COPY writes, and the digests its cache key is made of. */
@@ -80,7 +83,7 @@ export async function planCopyStep(
     ins.exclude.length > 0 ? patternMatcher(ins.exclude.map((p) => expandInStage(p, vars, at))) : undefined;
   const from = req.from === undefined ? undefined : await sourceStage(req.from, ctx, location);
   const owner: CopyOwnership = {
-    ...(await resolveOwnership(ins, { lowers, ctx, location, vars })),
+    ...(await resolveOwnership(req, { lowers, ctx, location })),
     ...(excludes ? { excludes } : {}),
     ...(from && ins.chown === undefined ? { keepOwners: true } : {}),
   };
